@@ -1,0 +1,34 @@
+# rotor — top-level entry points. `make run` and `make test` are the quick start.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+DATA_DIR ?= ./rotor-data
+CONFIG ?= examples/quickstart.yaml
+
+.PHONY: all deps configure build run test test-long bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(BUILD_DIR)/bin/rotor run --config $(CONFIG) --data-dir $(DATA_DIR)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600 -LE long
+
+test-long: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L long
+
+bench: build
+	@$(BUILD_DIR)/bin/rotor_bench
+
+clean:
+	rm -rf $(BUILD_DIR)

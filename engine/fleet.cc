@@ -1,0 +1,29 @@
+#include "engine/fleet.h"
+
+namespace rotor {
+
+const GroupSpec* FleetSpec::FindGroup(const std::string& name) const {
+  for (const auto& g : groups) {
+    if (g.name == name) return &g;
+  }
+  return nullptr;
+}
+
+bool ValidIdentityId(const std::string& id) {
+  if (id.empty() || id.size() > 200 || id[0] == '.' || id[0] == '-') return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool MatchesSelector(const GroupSpec& group, const std::string& key, const std::string& value) {
+  if (key == "group") return group.name == value;
+  if (key == "kind") return value == CredentialKindName(group.kind);
+  auto it = group.labels.find(key);
+  return it != group.labels.end() && it->second == value;
+}
+
+}  // namespace rotor

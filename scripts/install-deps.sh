@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs rotor's build and test dependencies from Debian's archive.
+# Idempotent: prints nothing and touches nothing when everything is present.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  libcaf-dev            # CAF 0.17 actors
+  android-libboringssl-dev  # BoringSSL (crypto)
+  liblmdb-dev lmdb-utils    # embedded store
+  libcli11-dev          # CLI parsing
+  libyaml-cpp-dev       # fleet files
+  nlohmann-json3-dev    # JSON in the app layer (status, logs)
+  libgtest-dev libgmock-dev libbenchmark-dev
+  openssl               # independent checks in tests (never linked into rotor)
+  python3
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
