@@ -1,0 +1,112 @@
+// Internal to actors/: the CAF message vocabulary and the shared context of
+// identity and shard actors. Not included outside actors/.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <deque>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "actors/batch_worker.h"
+#include "actors/runtime.h"
+#include "engine/audit.h"
+#include "engine/effect_runner.h"
+#include "engine/rotation.h"
+
+namespace rotor::actors {
+
+// Atoms (at most 10 characters in CAF 0.17).
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using due_atom = caf::atom_constant<caf::atom("due")>;
+using event_atom = caf::atom_constant<caf::atom("event")>;
+using persisted_atom = caf::atom_constant<caf::atom("persisted")>;
+using effect_atom = caf::atom_constant<caf::atom("effectdone")>;
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+using operator_atom = caf::atom_constant<caf::atom("operator")>;
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
+using fleet_atom = caf::atom_constant<caf::atom("fleet")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+// Boxed payloads: local messages only, never serialised.
+using RecordPtr = std::shared_ptr<const RotationRecord>;
+using RecordsPtr = std::shared_ptr<const std::vector<RotationRecord>>;
+using IdsPtr = std::shared_ptr<const std::vector<std::string>>;
+using FleetPtr = std::shared_ptr<const FleetSpec>;
+using EventPtr = std::shared_ptr<const Event>;
+using OutcomePtr = std::shared_ptr<EffectOutcome>;
+using StatusPtr = std::shared_ptr<const Status>;
+using SnapshotPtr = std::shared_ptr<const RuntimeSnapshot>;
+
+struct StoreJob {
+  StoreWrite write;
+  caf::actor reply_to;
+};
+
+struct EffectRequest {
+  EffectJob job;
+  FleetPtr fleet;  // keeps job.group alive
+  caf::actor reply_to;
+};
+
+// Everything an actor may touch besides its own state. Constant after the
+// runtime starts; outlives every actor.
+struct Context {
+  RuntimePorts ports;
+  RuntimeOptions options;
+  RuntimeCounters* counters = nullptr;
+  BatchWorker<StoreJob>* store_writer = nullptr;
+  BatchWorker<EffectRequest>* crypto_worker = nullptr;
+  BatchWorker<EffectRequest>* file_worker = nullptr;
+  RenewalPolicy retire_policy;  // for identities whose group left the fleet
+};
+
+// State of an identity actor: one rotation of one identity.
+struct IdentityState {
+  RotationRecord record;
+  FleetPtr fleet;
+  const GroupSpec* group = nullptr;
+  caf::actor shard;
+  std::shared_ptr<Candidate> candidate;  // material between generate and deliver
+  std::deque<Effect> effects;
+  std::deque<Event> inbox;               // operator events arriving mid-rotation
+  bool waiting = false;                  // a persist or an effect is outstanding
+  bool timer_armed = false;
+  int immediate_wakes = 0;
+};
+
+// State of a shard actor: resting records and their due queue.
+struct ShardState {
+  FleetPtr fleet;
+  std::unordered_map<std::string, RotationRecord> resting;
+  std::set<std::pair<int64_t, std::string>> due;  // (next_due, id) of resting records
+  std::unordered_map<std::string, caf::actor> active;
+  std::unordered_set<std::string> removed;        // to retire once resting
+  bool ticking = false;
+  bool stopping = false;
+  std::vector<caf::response_promise> stop_waiters;
+};
+
+// Returns the group of `record` in `fleet`, or nullptr.
+const GroupSpec* GroupOf(const FleetSpec& fleet, const std::string& group);
+
+caf::behavior IdentityActor(caf::stateful_actor<IdentityState>* self, const Context* ctx, caf::actor shard,
+                            FleetPtr fleet, RecordPtr record, EventPtr first);
+
+caf::behavior ShardActor(caf::stateful_actor<ShardState>* self, const Context* ctx, size_t index);
+
+}  // namespace rotor::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::RecordPtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::RecordsPtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::IdsPtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::FleetPtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::EventPtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::OutcomePtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::StatusPtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::SnapshotPtr)
