@@ -70,7 +70,15 @@ Status ChainVerifier::Feed(std::string_view line) {
   if (seq_text.size() != 20 || seq_text.find_first_not_of("0123456789") != std::string::npos) {
     return DataLoss("sequence is not 20 decimal digits");
   }
-  uint64_t seq = std::stoull(seq_text);
+  // Parsed by hand: std::stoull throws on 20 digits above 2^64-1, and a
+  // tampered line must give an error, not an exception.
+  uint64_t seq = 0;
+  for (char c : seq_text) {
+    if (__builtin_mul_overflow(seq, uint64_t{10}, &seq) ||
+        __builtin_add_overflow(seq, static_cast<uint64_t>(c - '0'), &seq)) {
+      return DataLoss("sequence " + seq_text + " is out of range");
+    }
+  }
   Head& head = heads_[subject];
   if (seq <= head.seq) {
     return DataLoss("identity " + subject + ": sequence " + std::to_string(seq) + " repeats or goes back (last " +

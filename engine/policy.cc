@@ -55,7 +55,9 @@ Instant RenewalPoint(const RenewalPolicy& p, std::string_view identity_id, Insta
     offset = span - p.renew_before->micros;
   } else {
     // long double keeps microsecond exactness for lifetimes up to ~10^4 years.
-    offset = static_cast<int64_t>(std::floor(static_cast<long double>(span) * p.renew_fraction));
+    // Round, not floor: 2.0/3.0 is slightly below 2/3, so flooring renewed a
+    // 24h credential at 15:59:59.999999 instead of 16:00:00.
+    offset = static_cast<int64_t>(std::llroundl(static_cast<long double>(span) * p.renew_fraction));
   }
   offset = std::clamp<int64_t>(offset, 1, span);
   // Jitter moves the renewal earlier, never later: earlier is always safe.

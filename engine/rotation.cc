@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 namespace rotor {
 
@@ -59,10 +60,10 @@ class Machine {
     switch (ev.type) {
       case EventType::kDue: OnDue(); break;
       case EventType::kGenerated: OnGenerated(ev); break;
-      case EventType::kDelivered: Advance(Phase::kDelivering, Phase::kVerifying, "credential.delivered", EffectType::kVerify); break;
-      case EventType::kVerified: Advance(Phase::kVerifying, Phase::kCommitting, "credential.verified", EffectType::kActivate); break;
-      case EventType::kActivated: OnActivated(); break;
-      case EventType::kDiscarded: OnDiscarded(); break;
+      case EventType::kDelivered: Advance(ev, Phase::kDelivering, Phase::kVerifying, "credential.delivered", EffectType::kVerify); break;
+      case EventType::kVerified: Advance(ev, Phase::kVerifying, Phase::kCommitting, "credential.verified", EffectType::kActivate); break;
+      case EventType::kActivated: OnActivated(ev); break;
+      case EventType::kDiscarded: OnDiscarded(ev); break;
       case EventType::kVersionRetired: OnVersionRetired(ev.generation); break;
       case EventType::kStepFailed: OnFailed(ev); break;
       case EventType::kOperatorRotate: OnOperatorRotate(); break;
@@ -204,6 +205,7 @@ class Machine {
   void OnGenerated(const Event& ev) {
     auto& rec = r();
     if (rec.phase != Phase::kIssuing) return Reject(FailedPrecondition("stale generation result"));
+    if (ev.generation != InFlightGeneration()) return Reject(FailedPrecondition("generation result for another generation"));
     CredentialVersion v;
     v.generation = InFlightGeneration();
     v.issued_at = ev.issued_at;
@@ -223,9 +225,13 @@ class Machine {
     Emit(EffectType::kDeliver, v);
   }
 
-  void Advance(Phase from, Phase to, const char* audit_type, EffectType next) {
+  // A result counts only for the version in flight: one about another
+  // generation is stale, so a version advances only on its own results.
+  bool ForPending(const Event& ev) { return r().pending && ev.generation == r().pending->generation; }
+
+  void Advance(const Event& ev, Phase from, Phase to, const char* audit_type, EffectType next) {
     auto& rec = r();
-    if (rec.phase != from) return Reject(FailedPrecondition("stale result"));
+    if (rec.phase != from || !ForPending(ev)) return Reject(FailedPrecondition("stale result"));
     rec.phase = to;
     rec.stage_attempts = 0;
     rec.next_due = now_;
@@ -234,9 +240,9 @@ class Machine {
     Emit(next, *rec.pending);
   }
 
-  void OnActivated() {
+  void OnActivated(const Event& ev) {
     auto& rec = r();
-    if (rec.phase != Phase::kCommitting) return Reject(FailedPrecondition("stale activation"));
+    if (rec.phase != Phase::kCommitting || !ForPending(ev)) return Reject(FailedPrecondition("stale activation"));
     std::optional<CredentialVersion> previous = rec.current;
     if (previous) {
       Instant retire_at = rec.emergency ? now_ : std::min(now_ + p_.grace, previous->not_after);
@@ -265,10 +271,12 @@ class Machine {
     EmitDueRetirements();
   }
 
-  void OnDiscarded() {
+  void OnDiscarded(const Event& ev) {
     auto& rec = r();
-    if (rec.phase == Phase::kRetiring) return FinishRetiring();
-    if (rec.phase != Phase::kRollingBack) return Reject(FailedPrecondition("stale discard"));
+    if (rec.phase == Phase::kRetiring && rec.current && ev.generation == rec.current->generation) {
+      return FinishRetiring();
+    }
+    if (rec.phase != Phase::kRollingBack || !ForPending(ev)) return Reject(FailedPrecondition("stale discard"));
     const uint64_t discarded = rec.pending->generation;
     rec.pending.reset();
     if (rec.consecutive_failures >= p_.max_consecutive_failures) {
@@ -299,11 +307,33 @@ class Machine {
     Persist("credential.retired");
     Data("generation", static_cast<int64_t>(generation));
     Data("reason", compromised ? "compromised" : rec.phase == Phase::kRetiring ? "identity_retired" : "grace_ended");
+    // The older versions are gone: now the current one may go.
+    if (rec.phase == Phase::kRetiring && rec.retiring.empty()) EmitRetiring();
+  }
+
+  // The effect whose outcome moves a rotation in `phase` on.
+  static std::optional<EffectType> StageEffect(Phase phase) {
+    switch (phase) {
+      case Phase::kIssuing: return EffectType::kGenerate;
+      case Phase::kDelivering: return EffectType::kDeliver;
+      case Phase::kVerifying: return EffectType::kVerify;
+      case Phase::kCommitting: return EffectType::kActivate;
+      default: return std::nullopt;
+    }
   }
 
   void OnFailed(const Event& ev) {
     auto& rec = r();
     const std::string stage = EffectTypeName(ev.failed);
+    const auto own = StageEffect(rec.phase);
+    if (own && ev.failed != *own) {
+      // Not this stage's effect. A retirement queued before the rotation
+      // started is retried once the identity rests; it must not fail the
+      // rotation. Anything else is a stale result.
+      if (ev.failed != EffectType::kRetire) return Reject(FailedPrecondition("stale " + stage + " failure"));
+      rec.last_error = stage + ": " + ev.error.ToString();
+      return;
+    }
     switch (rec.phase) {
       case Phase::kIssuing: {
         rec.consecutive_failures++;
@@ -435,9 +465,12 @@ class Machine {
     }
   }
 
+  // Older versions go first; the current one only once none is left, so a
+  // retirement that keeps failing backs off instead of looping, and the
+  // current version stays delivered while the record still names it.
   void EmitRetiring() {
     for (const auto& rv : r().retiring) Emit(EffectType::kRetire, rv.version);
-    if (r().current) Emit(EffectType::kDiscard, *r().current, std::nullopt);
+    if (r().current && r().retiring.empty()) Emit(EffectType::kDiscard, *r().current, std::nullopt);
   }
 
   void FinishRetiring() {

@@ -55,7 +55,9 @@ struct Event {
   // kGenerated
   Instant issued_at;
   std::string fingerprint;
-  // kVersionRetired
+  // Every effect result (kGenerated ... kVersionRetired): the generation of
+  // the effect's version. A result for another generation than the one in
+  // flight is rejected as stale.
   uint64_t generation = 0;
   // kStepFailed
   EffectType failed = EffectType::kGenerate;

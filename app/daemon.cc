@@ -1,0 +1,281 @@
+#include "app/daemon.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "actors/runtime.h"
+#include "app/control.h"
+#include "app/fleet_loader.h"
+#include "app/log.h"
+#include "app/reconcile.h"
+#include "connectors/crypto/api_key_generator.h"
+#include "connectors/crypto/boring_hasher.h"
+#include "connectors/embedded/lmdb_state_store.h"
+#include "connectors/files/file_delivery_sink.h"
+#include "connectors/process/posix_command_runner.h"
+#include "connectors/sinks/journal_sink.h"
+
+namespace rotor::app {
+namespace {
+
+// The journal drainer: a dedicated thread so fsync never blocks the actors.
+class JournalDrainer {
+ public:
+  explicit JournalDrainer(AuditJournal* journal) : journal_(journal) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~JournalDrainer() { Stop(); }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+      stop_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+  uint64_t drained() const { return drained_; }
+
+ private:
+  void Loop() {
+    while (true) {
+      bool stopping;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_; });
+        stopping = stop_;
+      }
+      DrainAll();
+      if (stopping) return;
+    }
+  }
+  void DrainAll() {
+    while (true) {
+      auto n = journal_->DrainOnce(8192);
+      if (!n.ok()) {
+        LogError("audit journal drain failed", {{"error", n.status().ToString()}});
+        return;
+      }
+      drained_ += *n;
+      if (*n < 8192) return;
+    }
+  }
+
+  AuditJournal* journal_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::atomic<uint64_t> drained_{0};
+  std::thread thread_;
+};
+
+std::string PhaseCount(const RuntimeSnapshot& s, const char* phase) {
+  auto it = s.by_phase.find(phase);
+  return std::to_string(it == s.by_phase.end() ? 0 : it->second);
+}
+
+std::string ProgressLine(const RuntimeSnapshot& snap, const RuntimeCounters& c, Instant now) {
+  std::string next = "-";
+  if (snap.next_due < kMaxInstant) {
+    Duration d = snap.next_due - now;
+    next = d.micros <= 0 ? "now" : "in " + FormatDuration(Duration::Seconds((d.micros + 999999) / 1000000));
+  }
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "identities %llu | due %llu | rotating %llu | committed %llu | failed %llu | rolled back %llu | "
+                "quarantined %s | next due %s",
+                static_cast<unsigned long long>(snap.identities), static_cast<unsigned long long>(snap.due),
+                static_cast<unsigned long long>(snap.active_actors),
+                static_cast<unsigned long long>(c.rotations_committed.load()),
+                static_cast<unsigned long long>(c.rotations_failed.load()),
+                static_cast<unsigned long long>(c.rollbacks.load()), PhaseCount(snap, "quarantined").c_str(),
+                next.c_str());
+  return buf;
+}
+
+// Applies an operator request to the runtime; resolves selectors against the fleet.
+ControlReply HandleControl(const ControlRequest& req, RotationRuntime& runtime, const FleetSpec& fleet) {
+  ControlReply reply;
+  if (req.op == "ping") {
+    reply.message = "pong";
+    return reply;
+  }
+  std::vector<std::string> targets = ResolveTargets(fleet, req.ids, req.selector_key, req.selector_value, req.all);
+  if (targets.empty()) {
+    reply.ok = false;
+    reply.message = "no identity matches";
+    return reply;
+  }
+  for (const auto& id : targets) {
+    Status s = req.op == "revoke" ? runtime.Revoke(id) : runtime.Rotate(id);
+    if (s.ok()) {
+      reply.accepted++;
+    } else {
+      reply.refused.emplace_back(id, s.message());
+    }
+  }
+  reply.ok = reply.refused.empty() || reply.accepted > 0;
+  reply.message = std::to_string(reply.accepted) + " accepted, " + std::to_string(reply.refused.size()) + " refused";
+  return reply;
+}
+
+}  // namespace
+
+int RunDaemon(const DaemonOptions& opt) {
+  SystemClock clock;
+  // Block the signals we handle in every thread; the main thread waits for them.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  auto fleet_or = LoadFleetFile(opt.config, clock.Now());
+  if (!fleet_or.ok()) {
+    std::fprintf(stderr, "rotor: %s\n", fleet_or.status().message().c_str());
+    return kExitUsage;
+  }
+  auto fleet = std::make_shared<const FleetSpec>(std::move(fleet_or).value());
+
+  if (mkdir(opt.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    std::fprintf(stderr, "rotor: cannot create data directory %s: %s\n", opt.data_dir.c_str(), strerror(errno));
+    return kExitDataDir;
+  }
+  auto store_or = LmdbStateStore::Open(opt.data_dir, LmdbStateStore::OpenMode::kReadWrite);
+  if (!store_or.ok()) {
+    std::fprintf(stderr, "rotor: %s\n", store_or.status().message().c_str());
+    return kExitDataDir;
+  }
+  std::unique_ptr<LmdbStateStore> store = std::move(store_or).value();
+  auto journal_or = AuditJournal::Open(opt.data_dir, *store);
+  if (!journal_or.ok()) {
+    std::fprintf(stderr, "rotor: audit journal: %s\n", journal_or.status().message().c_str());
+    return kExitDataDir;
+  }
+  std::unique_ptr<AuditJournal> journal = std::move(journal_or).value();
+
+  BoringHasher hasher;
+  ApiKeyGenerator generator;
+  FileDeliverySink sink(opt.data_dir + "/out");
+  PosixCommandRunner commands;
+  const std::string source = "/rotor/" + NodeName();
+
+  // Reconcile the store with the fleet file: declare new identities.
+  auto plan_or = Reconcile(*store, *fleet, hasher, clock.Now(), source);
+  if (!plan_or.ok()) {
+    std::fprintf(stderr, "rotor: loading the store: %s\n", plan_or.status().message().c_str());
+    return kExitFailure;
+  }
+  ReconcilePlan plan = std::move(plan_or).value();
+  LogInfo("rotor starting", {{"data_dir", opt.data_dir},
+                             {"config", opt.config},
+                             {"identities", std::to_string(plan.records.size())},
+                             {"declared", std::to_string(plan.declared)},
+                             {"retiring", std::to_string(plan.removed_ids.size())}});
+
+  RuntimePorts ports{&clock, &hasher, store.get(), &generator, &sink, &commands, nullptr};
+  RuntimeOptions options;
+  options.audit_source = source;
+  auto runtime = RotationRuntime::Create(ports, options);
+  runtime->Start(fleet, std::move(plan.records), plan.removed_ids);
+
+  JournalDrainer drainer(journal.get());
+
+  std::mutex fleet_mu;  // guards `fleet` between the control thread and reloads
+  ControlServer control;
+  Status cs = control.Start(ControlSocketPath(opt.data_dir), [&](const ControlRequest& req) {
+    std::shared_ptr<const FleetSpec> current;
+    {
+      std::lock_guard<std::mutex> lock(fleet_mu);
+      current = fleet;
+    }
+    return HandleControl(req, *runtime, *current);
+  });
+  if (!cs.ok()) LogWarn("control socket unavailable", {{"error", cs.ToString()}});
+
+  // Commands queued while no daemon ran.
+  auto queued = store->TakeCommands();
+  if (queued.ok()) {
+    for (const auto& cmd : *queued) {
+      ControlRequest req = QueuedToRequest(cmd);
+      ControlReply r = HandleControl(req, *runtime, *fleet);
+      LogInfo("queued command executed", {{"verb", cmd.verb}, {"target", cmd.target}, {"result", r.message}});
+    }
+  } else {
+    LogWarn("could not read queued commands", {{"error", queued.status().ToString()}});
+  }
+
+  const bool tty = opt.progress && isatty(STDERR_FILENO);
+  SetProgressLineActive(tty);
+  const auto started = std::chrono::steady_clock::now();
+  auto last_log = started;
+  int exit_code = kExitOk;
+  while (true) {
+    timespec wait{0, 500 * 1000 * 1000};
+    int sig = sigtimedwait(&sigs, nullptr, &wait);
+    if (sig == SIGINT || sig == SIGTERM) {
+      LogInfo("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+      break;
+    }
+    if (sig == SIGHUP) {
+      auto reloaded = LoadFleetFile(opt.config, clock.Now());
+      if (!reloaded.ok()) {
+        LogError("fleet reload refused; keeping the running fleet", {{"error", reloaded.status().message()}});
+      } else {
+        auto next = std::make_shared<const FleetSpec>(std::move(reloaded).value());
+        auto diff = ReconcileReload(*store, *fleet, *next, hasher, clock.Now(), source);
+        if (!diff.ok()) {
+          LogError("fleet reload failed", {{"error", diff.status().ToString()}});
+        } else {
+          {
+            std::lock_guard<std::mutex> lock(fleet_mu);
+            fleet = next;
+          }
+          LogInfo("fleet reloaded", {{"added", std::to_string(diff->records.size())},
+                                     {"retiring", std::to_string(diff->removed_ids.size())}});
+          runtime->Reload(next, std::move(diff->records), diff->removed_ids);
+        }
+      }
+    }
+    const auto now_steady = std::chrono::steady_clock::now();
+    if (tty) {
+      std::string line = ProgressLine(runtime->Snapshot(), runtime->counters(), clock.Now());
+      std::fprintf(stderr, "\r\033[K%s", line.c_str());
+      std::fflush(stderr);
+    } else if (now_steady - last_log >= std::chrono::seconds(10)) {
+      last_log = now_steady;
+      LogInfo("progress", {{"status", ProgressLine(runtime->Snapshot(), runtime->counters(), clock.Now())}});
+    }
+    if (opt.duration_seconds > 0 &&
+        std::chrono::duration<double>(now_steady - started).count() >= opt.duration_seconds) {
+      break;
+    }
+  }
+  if (tty) std::fputs("\n", stderr);
+  SetProgressLineActive(false);
+  control.Stop();
+  runtime->Stop(Duration::Seconds(10));
+  drainer.Stop();
+  const auto& c = runtime->counters();
+  LogInfo("rotor stopped", {{"committed", std::to_string(c.rotations_committed.load())},
+                            {"failed", std::to_string(c.rotations_failed.load())},
+                            {"rolled_back", std::to_string(c.rollbacks.load())},
+                            {"events", std::to_string(c.events_persisted.load())},
+                            {"journal_events", std::to_string(drainer.drained())}});
+  if (c.store_errors.load() > 0) exit_code = kExitFailure;
+  return exit_code;
+}
+
+}  // namespace rotor::app

@@ -1,0 +1,170 @@
+#include "app/reconcile.h"
+
+#include <unistd.h>
+
+#include <map>
+#include <set>
+
+#include "engine/audit.h"
+#include "engine/rotation.h"
+
+namespace rotor::app {
+namespace {
+
+constexpr size_t kDeclareBatch = 4096;
+
+StoreWrite Declare(RotationRecord record, const GroupSpec& group, const Hasher& hasher, Instant now,
+                   const std::string& source, const char* type) {
+  AuditFact fact;
+  fact.type = type;
+  fact.data["group"] = group.name;
+  fact.data["kind"] = std::string(CredentialKindName(group.kind));
+  fact.data["policy"] = group.policy.name;
+  fact.data["phase"] = std::string(PhaseName(record.phase));
+  std::string line = ChainAuditEvent(hasher, fact, now, source, &record);
+  return StoreWrite{std::move(record), std::move(line)};
+}
+
+Status CommitInBatches(StateStore& store, std::vector<StoreWrite>& writes) {
+  for (size_t i = 0; i < writes.size(); i += kDeclareBatch) {
+    std::vector<StoreWrite> batch(writes.begin() + static_cast<long>(i),
+                                  writes.begin() + static_cast<long>(std::min(writes.size(), i + kDeclareBatch)));
+    ROTOR_RETURN_IF_ERROR(store.Commit(batch));
+  }
+  return Status::Ok();
+}
+
+// Redeclare starts a new lifecycle for a retired identity declared again. Its
+// chain and generation counter continue: versions are never reused.
+RotationRecord Redeclare(const RotationRecord& old, const GroupSpec& group, Instant now) {
+  RotationRecord r = NewRecord(old.id, group.name, group.kind, now);
+  r.next_generation = old.next_generation;
+  r.chain_seq = old.chain_seq;
+  r.chain_hash = old.chain_hash;
+  return r;
+}
+
+}  // namespace
+
+StatusOr<ReconcilePlan> Reconcile(StateStore& store, const FleetSpec& fleet, const Hasher& hasher, Instant now,
+                                  const std::string& source) {
+  std::map<std::string, RotationRecord> stored;
+  Status decode_error;
+  ROTOR_RETURN_IF_ERROR(store.ForEach([&](const RotationRecord& r) {
+    stored.emplace(r.id, r);
+    return true;
+  }));
+  ReconcilePlan plan;
+  std::vector<StoreWrite> writes;
+  std::set<std::string> declared_ids;
+  for (const auto& group : fleet.groups) {
+    for (const auto& id : group.identities) {
+      declared_ids.insert(id);
+      auto it = stored.find(id);
+      if (it == stored.end()) {
+        writes.push_back(Declare(NewRecord(id, group.name, group.kind, now), group, hasher, now, source,
+                                 "identity.declared"));
+        continue;
+      }
+      RotationRecord& r = it->second;
+      if (r.phase == Phase::kRetired) {
+        writes.push_back(Declare(Redeclare(r, group, now), group, hasher, now, source, "identity.declared"));
+        stored.erase(it);
+      } else if (r.group != group.name && IsResting(r.phase)) {
+        r.group = group.name;
+        writes.push_back(Declare(r, group, hasher, now, source, "identity.updated"));
+        stored.erase(it);
+      }
+    }
+  }
+  plan.declared = writes.size();
+  ROTOR_RETURN_IF_ERROR(CommitInBatches(store, writes));
+  for (auto& w : writes) plan.records.push_back(std::move(w.record));
+  for (auto& [id, r] : stored) {
+    if (r.phase == Phase::kRetired) continue;
+    if (!declared_ids.count(id)) plan.removed_ids.push_back(id);
+    plan.records.push_back(std::move(r));
+  }
+  return plan;
+}
+
+StatusOr<ReconcilePlan> ReconcileReload(StateStore& store, const FleetSpec& old_fleet, const FleetSpec& next,
+                                        const Hasher& hasher, Instant now, const std::string& source) {
+  std::set<std::string> old_ids, next_ids;
+  for (const auto& g : old_fleet.groups) old_ids.insert(g.identities.begin(), g.identities.end());
+  ReconcilePlan plan;
+  std::vector<StoreWrite> writes;
+  for (const auto& group : next.groups) {
+    for (const auto& id : group.identities) {
+      next_ids.insert(id);
+      if (old_ids.count(id)) continue;
+      auto existing = store.Get(id);
+      if (existing.ok()) {
+        if (existing->phase != Phase::kRetired) continue;  // still retiring: it stays under its old lifecycle
+        writes.push_back(Declare(Redeclare(*existing, group, now), group, hasher, now, source, "identity.declared"));
+      } else if (existing.status().code() == StatusCode::kNotFound) {
+        writes.push_back(Declare(NewRecord(id, group.name, group.kind, now), group, hasher, now, source,
+                                 "identity.declared"));
+      } else {
+        return existing.status();
+      }
+    }
+  }
+  for (const auto& id : old_ids) {
+    if (!next_ids.count(id)) plan.removed_ids.push_back(id);
+  }
+  plan.declared = writes.size();
+  ROTOR_RETURN_IF_ERROR(CommitInBatches(store, writes));
+  for (auto& w : writes) plan.records.push_back(std::move(w.record));
+  return plan;
+}
+
+std::vector<std::string> ResolveTargets(const FleetSpec& fleet, const std::vector<std::string>& ids,
+                                        const std::string& key, const std::string& value, bool all) {
+  std::vector<std::string> out = ids;
+  if (all || !key.empty()) {
+    for (const auto& g : fleet.groups) {
+      if (all || MatchesSelector(g, key, value)) out.insert(out.end(), g.identities.begin(), g.identities.end());
+    }
+  }
+  return out;
+}
+
+ControlRequest QueuedToRequest(const QueuedCommand& c) {
+  ControlRequest r;
+  r.op = c.verb;
+  r.compromised = c.verb == "revoke";
+  if (c.target == "all") {
+    r.all = true;
+  } else if (c.target.rfind("selector:", 0) == 0) {
+    std::string sel = c.target.substr(9);
+    size_t eq = sel.find('=');
+    r.selector_key = sel.substr(0, eq);
+    r.selector_value = eq == std::string::npos ? "" : sel.substr(eq + 1);
+  } else {
+    r.ids.push_back(c.target);
+  }
+  return r;
+}
+
+QueuedCommand RequestToQueued(const ControlRequest& r, Instant now) {
+  QueuedCommand c;
+  c.verb = r.op;
+  c.queued_at = now;
+  if (r.all) {
+    c.target = "all";
+  } else if (!r.selector_key.empty()) {
+    c.target = "selector:" + r.selector_key + "=" + r.selector_value;
+  } else if (!r.ids.empty()) {
+    c.target = r.ids.front();
+  }
+  return c;
+}
+
+std::string NodeName() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "node";
+  return buf;
+}
+
+}  // namespace rotor::app

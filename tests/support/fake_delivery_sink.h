@@ -1,0 +1,67 @@
+// FakeDeliverySink: an in-memory DeliverySink (engine/ports/credentials.h).
+//
+// Per identity it keeps the delivered generations (generation -> material)
+// and the generation `current` points at (0: none), i.e. what
+// out/<id>/versions/ and out/<id>/current hold for the file sink. It survives
+// a simulated crash of the driver, as files on disk do.
+//
+// It is stricter than the contract requires so that engine bugs surface:
+// Activate of a missing version, Discard re-pointing at a missing version and
+// Retire of the current version fail with FailedPrecondition. Removing a
+// missing version is OK (the contract's idempotence).
+//
+// Faults: FailNext queues failures per operation; SetFault installs a
+// function consulted for every item. A failed item changes nothing.
+// Thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/ports/credentials.h"
+#include "engine/rotation.h"
+
+namespace rotor::testing {
+
+class FakeDeliverySink final : public DeliverySink {
+ public:
+  struct Files {
+    std::map<uint64_t, std::string> generations;  // generation -> material
+    uint64_t current = 0;
+  };
+  // The operation an item belongs to; kVerify names ReadBack.
+  using FaultFn = std::function<Status(EffectType op, const std::string& id, uint64_t generation)>;
+
+  // DeliverySink:
+  std::vector<Status> Deliver(const std::vector<DeliverItem>& items) override;
+  std::vector<Status> Activate(const std::vector<ActivateItem>& items) override;
+  std::vector<Status> Discard(const std::vector<DiscardItem>& items) override;
+  std::vector<Status> Retire(const std::vector<ActivateItem>& items) override;
+  DeliveredPaths Paths(const std::string& id, uint64_t generation) const override;
+  StatusOr<SecretBytes> ReadBack(const std::string& id, uint64_t generation) override;
+  StatusOr<uint64_t> CurrentGeneration(const std::string& id) override;
+  StatusOr<std::vector<uint64_t>> ListGenerations(const std::string& id) override;
+
+  // Test controls.
+  // FailNext makes the next `times` items of `op` fail with `error`.
+  void FailNext(EffectType op, Status error, int times = 1);
+  void SetFault(FaultFn fn) { fault_ = std::move(fn); }
+  // Tamper overwrites the delivered material of a version (a verify failure).
+  void Tamper(const std::string& id, uint64_t generation, std::string material);
+  const std::map<std::string, Files>& files() const { return files_; }
+  int calls(EffectType op) const;
+
+ private:
+  Status Fault(EffectType op, const std::string& id, uint64_t generation);
+
+  std::map<std::string, Files> files_;
+  std::map<EffectType, std::deque<Status>> scripted_;
+  std::map<EffectType, int> calls_;
+  FaultFn fault_;
+};
+
+}  // namespace rotor::testing

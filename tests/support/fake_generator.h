@@ -1,0 +1,42 @@
+// FakeGenerator: a CredentialGenerator (engine/ports/credentials.h) that
+// makes unique, recognisable material ("fake:<id>:<generation>:<serial>")
+// fingerprinted with the given Hasher, so EffectRunner's verify step accepts
+// what the FakeDeliverySink hands back.
+//
+// Failures: FailNext queues one Status per call (transient or not); SetFault
+// installs a function consulted on every call after the queue is empty.
+// Thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+
+#include "engine/ports/credentials.h"
+
+namespace rotor::testing {
+
+class FakeGenerator final : public CredentialGenerator {
+ public:
+  using FaultFn = std::function<Status(const RotationRecord& record, const CredentialVersion& version)>;
+
+  explicit FakeGenerator(const Hasher& hasher) : hasher_(hasher) {}
+
+  // CredentialGenerator:
+  StatusOr<Candidate> Generate(const RotationRecord& record, const CredentialVersion& version) override;
+
+  // Test controls.
+  void FailNext(Status error, int times = 1);
+  void SetFault(FaultFn fn) { fault_ = std::move(fn); }
+  int calls() const { return calls_; }
+
+ private:
+  const Hasher& hasher_;
+  std::deque<Status> scripted_;
+  FaultFn fault_;
+  int calls_ = 0;
+  uint64_t serial_ = 0;
+};
+
+}  // namespace rotor::testing
