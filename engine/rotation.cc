@@ -126,7 +126,10 @@ class Machine {
       case Phase::kBackoff:
       case Phase::kQuarantined: {
         EmitDueRetirements();
-        if (!res_.effects.empty()) return;  // retire first; the next wake rotates
+        if (!res_.effects.empty()) {  // retire first; the next wake rotates
+          if (r().phase != Phase::kBackoff) ScheduleResting();
+          return;
+        }
         if (r().phase == Phase::kQuarantined) {
           ScheduleResting();
           return;
@@ -373,6 +376,12 @@ class Machine {
         return;
       }
       default:
+        // Only a discard or a retirement can fail outside a rotation stage;
+        // anything else (or anything once retired) is a stale result.
+        if (rec.phase == Phase::kRetired || rec.phase == Phase::kNew ||
+            (ev.failed != EffectType::kDiscard && ev.failed != EffectType::kRetire)) {
+          return Reject(FailedPrecondition("stale " + stage + " failure"));
+        }
         // Discard or retire failed: nothing changes durably; try again later.
         rec.last_error = stage + ": " + ev.error.ToString();
         rec.next_due = now_ + BackoffDelay(p_, rec.id, ++rec.stage_attempts);
@@ -401,7 +410,11 @@ class Machine {
           rec.issuances_in_window = 0;
           rec.window_start = now_;
         }
-        StartRotation(rec.phase == Phase::kNew ? RotationReason::kInitial : RotationReason::kOperator);
+        // An emergency waiting in back-off stays one: the compromised version
+        // must still go at commit, and the issuance bound still does not apply.
+        StartRotation(rec.phase == Phase::kNew ? RotationReason::kInitial
+                      : rec.emergency          ? RotationReason::kEmergency
+                                               : RotationReason::kOperator);
         return;
       case Phase::kRetiring:
       case Phase::kRetired:
