@@ -69,8 +69,8 @@ StatusOr<ControlRequest> DecodeControlRequest(std::string_view line) {
   auto op = j.find("op");
   if (op == j.end() || !op->is_string()) return InvalidArgument("control request needs a string \"op\"");
   r.op = op->get<std::string>();
-  if (r.op != "rotate" && r.op != "revoke" && r.op != "ping") {
-    return InvalidArgument("unknown control op \"" + r.op + "\" (rotate, revoke, ping)");
+  if (r.op != "rotate" && r.op != "revoke" && r.op != "ping" && r.op != "stats") {
+    return InvalidArgument("unknown control op \"" + r.op + "\" (rotate, revoke, ping, stats)");
   }
   if (auto ids = j.find("ids"); ids != j.end()) {
     if (!ids->is_array()) return InvalidArgument("\"ids\" must be an array of strings");
@@ -116,6 +116,7 @@ std::string EncodeControlReply(const ControlReply& r) {
   Json refused = Json::array();
   for (const auto& [id, why] : r.refused) refused.push_back({{"id", id}, {"error", why}});
   j["refused"] = refused;
+  if (!r.stats.empty()) j["stats"] = r.stats;
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
@@ -132,6 +133,11 @@ StatusOr<ControlReply> DecodeControlReply(std::string_view line) {
           item["error"].is_string()) {
         r.refused.emplace_back(item["id"].get<std::string>(), item["error"].get<std::string>());
       }
+    }
+  }
+  if (j.contains("stats") && j["stats"].is_object()) {
+    for (const auto& [name, value] : j["stats"].items()) {
+      if (value.is_number_unsigned()) r.stats[name] = value.get<uint64_t>();
     }
   }
   return r;

@@ -6,11 +6,13 @@
 //   {"op":"rotate","ids":["a","b"]} | {"op":"rotate","selector":"k=v"} | {"op":"rotate","all":true}
 //   {"op":"revoke","ids":["a"],"compromised":true}
 //   {"op":"ping"}
-// Answer: {"ok":bool,"accepted":N,"refused":[{"id":..,"error":..}],"message":".."}
+//   {"op":"stats"}   the daemon's counters, in "stats"
+// Answer: {"ok":bool,"accepted":N,"refused":[{"id":..,"error":..}],"message":"..","stats":{name:N}}
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,7 +23,7 @@
 namespace rotor::app {
 
 struct ControlRequest {
-  std::string op;                // rotate | revoke | ping
+  std::string op;                // rotate | revoke | ping | stats
   std::vector<std::string> ids;
   std::string selector_key, selector_value;
   bool all = false;
@@ -33,6 +35,7 @@ struct ControlReply {
   uint64_t accepted = 0;
   std::vector<std::pair<std::string, std::string>> refused;  // (id, reason)
   std::string message;
+  std::map<std::string, uint64_t> stats;  // op "stats" only
 };
 
 // DecodeControlRequest parses one request line; malformed input is an

@@ -8,7 +8,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
@@ -111,6 +113,22 @@ ControlReply HandleControl(const ControlRequest& req, RotationRuntime& runtime, 
     reply.message = "pong";
     return reply;
   }
+  if (req.op == "stats") {
+    const RuntimeSnapshot snap = runtime.Snapshot();
+    const RuntimeCounters& c = runtime.counters();
+    reply.stats = {{"identities", snap.identities},
+                   {"rotating", snap.active_actors},
+                   {"due", snap.due},
+                   {"rotations_started", c.rotations_started.load()},
+                   {"rotations_committed", c.rotations_committed.load()},
+                   {"rotations_failed", c.rotations_failed.load()},
+                   {"rollbacks", c.rollbacks.load()},
+                   {"quarantined", c.quarantined.load()},
+                   {"events_persisted", c.events_persisted.load()},
+                   {"store_errors", c.store_errors.load()}};
+    reply.message = "stats";
+    return reply;
+  }
   std::vector<std::string> targets = ResolveTargets(fleet, req.ids, req.selector_key, req.selector_value, req.all);
   if (targets.empty()) {
     reply.ok = false;
@@ -168,7 +186,12 @@ int RunDaemon(const DaemonOptions& opt) {
 
   BoringHasher hasher;
   ApiKeyGenerator generator;
-  FileDeliverySink sink(opt.data_dir + "/out");
+  auto sink_or = FileDeliverySink::Open(opt.data_dir + "/out");
+  if (!sink_or.ok()) {
+    std::fprintf(stderr, "rotor: delivery directory: %s\n", sink_or.status().message().c_str());
+    return kExitDataDir;
+  }
+  std::unique_ptr<FileDeliverySink> sink = std::move(sink_or).value();
   PosixCommandRunner commands;
   const std::string source = "/rotor/" + NodeName();
 
@@ -185,7 +208,7 @@ int RunDaemon(const DaemonOptions& opt) {
                              {"declared", std::to_string(plan.declared)},
                              {"retiring", std::to_string(plan.removed_ids.size())}});
 
-  RuntimePorts ports{&clock, &hasher, store.get(), &generator, &sink, &commands, nullptr};
+  RuntimePorts ports{&clock, &hasher, store.get(), &generator, sink.get(), &commands, nullptr};
   RuntimeOptions options;
   options.audit_source = source;
   auto runtime = RotationRuntime::Create(ports, options);

@@ -1,0 +1,111 @@
+// rotor: the command line. Parses flags (CLI11) and hands over to app/.
+// Usage errors exit 2 and name the bad flag; --help exits 0.
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "app/commands.h"
+#include "app/daemon.h"
+#include "app/log.h"
+
+namespace {
+
+constexpr char kDefaultDataDir[] = "./rotor-data";
+
+void AddDataDir(CLI::App* cmd, std::string* data_dir) {
+  cmd->add_option("--data-dir", *data_dir, "Data directory (store, audit journal, delivered files)")
+      ->default_val(kDefaultDataDir);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace rotor::app;
+  CLI::App app{"rotor: machine-identity rotation engine", "rotor"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rotor 0.1.0");
+
+  // rotor run
+  DaemonOptions run_opt;
+  bool no_progress = false, quiet = false;
+  auto* run = app.add_subcommand("run", "Run the rotation daemon on a fleet file until stopped");
+  run->add_option("--config", run_opt.config, "Fleet file (YAML)")->required();
+  AddDataDir(run, &run_opt.data_dir);
+  run->add_option("--duration", run_opt.duration_seconds, "Stop after this many seconds (default: until Ctrl-C)")
+      ->check(CLI::NonNegativeNumber);
+  run->add_flag("--no-progress", no_progress, "No live progress line, even on a terminal");
+  run->add_flag("--quiet", quiet, "Log warnings and errors only");
+
+  // rotor status
+  StatusOptions status_opt;
+  auto* status = app.add_subcommand("status", "Show identities, phases, health and what is due");
+  AddDataDir(status, &status_opt.data_dir);
+  status->add_flag("--json", status_opt.json, "Machine-readable output (every record)");
+  status->add_option("ids", status_opt.ids, "Identity ids to show in detail");
+
+  // rotor rotate
+  OperatorOptions rotate_opt;
+  rotate_opt.verb = "rotate";
+  auto* rotate = app.add_subcommand("rotate", "Rotate identities now");
+  AddDataDir(rotate, &rotate_opt.data_dir);
+  auto* rotate_ids = rotate->add_option("ids", rotate_opt.ids, "Identity ids");
+  auto* rotate_sel = rotate->add_option("--selector", rotate_opt.selector, "Identities whose labels match key=value");
+  auto* rotate_all = rotate->add_flag("--all", rotate_opt.all, "Every identity of the fleet");
+  rotate_ids->excludes(rotate_sel)->excludes(rotate_all);
+  rotate_sel->excludes(rotate_all);
+  rotate->add_flag("--wait", rotate_opt.wait, "Wait until the rotations have ended and print the rate");
+  rotate->add_option("--wait-timeout", rotate_opt.wait_timeout_s, "Seconds to wait at most with --wait")
+      ->check(CLI::PositiveNumber);
+
+  // rotor revoke
+  OperatorOptions revoke_opt;
+  revoke_opt.verb = "revoke";
+  bool compromised = false;
+  auto* revoke = app.add_subcommand("revoke", "Emergency rotation of a compromised credential");
+  AddDataDir(revoke, &revoke_opt.data_dir);
+  revoke->add_option("ids", revoke_opt.ids, "Identity ids")->required();
+  revoke->add_flag("--compromised", compromised,
+                   "The current credential is compromised: replace it now and retire it at commit")
+      ->required();
+
+  // rotor audit verify
+  std::string audit_dir = kDefaultDataDir;
+  bool audit_json = false;
+  auto* audit = app.add_subcommand("audit", "The tamper-evident audit trail");
+  audit->require_subcommand(1);
+  auto* verify = audit->add_subcommand("verify", "Check every hash chain of the journal against the store");
+  AddDataDir(verify, &audit_dir);
+  verify->add_flag("--json", audit_json, "Machine-readable result");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "rotor: %s\nRun `rotor --help` or `rotor <command> --help` for usage.\n", e.what());
+    return kExitUsage;
+  }
+
+  if (*run) {
+    run_opt.progress = !no_progress;
+    SetLogQuiet(quiet);
+    return RunDaemon(run_opt);
+  }
+  if (*status) return RunStatus(status_opt);
+  if (*rotate) {
+    if (rotate_opt.ids.empty() && rotate_opt.selector.empty() && !rotate_opt.all) {
+      std::fprintf(stderr, "rotor: rotate needs identity ids, --selector key=value or --all\n");
+      return kExitUsage;
+    }
+    return RunOperator(rotate_opt);
+  }
+  if (*revoke) return RunOperator(revoke_opt);
+  if (*verify) return RunAuditVerify(audit_dir, audit_json);
+  return kExitUsage;
+}
