@@ -255,7 +255,14 @@ int RunOperator(const OperatorOptions& opt) {
   const auto sent = std::chrono::steady_clock::now();
   auto reply = SendControlRequest(socket, req, Duration::Seconds(300));
   if (reply.ok()) {
-    for (const auto& [id, why] : reply->refused) std::fprintf(stderr, "rotor: %s: %s\n", id.c_str(), why.c_str());
+    // A fleet-wide command can be refused for thousands of identities: show a few.
+    constexpr size_t kShownRefusals = 10;
+    for (size_t i = 0; i < reply->refused.size() && i < kShownRefusals; ++i) {
+      std::fprintf(stderr, "rotor: %s: %s\n", reply->refused[i].first.c_str(), reply->refused[i].second.c_str());
+    }
+    if (reply->refused.size() > kShownRefusals) {
+      std::fprintf(stderr, "rotor: ... and %zu more refused\n", reply->refused.size() - kShownRefusals);
+    }
     std::printf("%s: %s\n", opt.verb.c_str(), reply->message.c_str());
     if (!reply->ok) return kExitFailure;
     if (opt.wait && reply->accepted > 0) {

@@ -18,6 +18,7 @@
 
 #include "actors/runtime.h"
 #include "app/control.h"
+#include "app/crash_hook.h"
 #include "app/fleet_loader.h"
 #include "app/log.h"
 #include "app/reconcile.h"
@@ -160,6 +161,11 @@ int RunDaemon(const DaemonOptions& opt) {
   sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
+  auto crash_hook = CrashHook::FromEnvironment();
+  if (!crash_hook.ok()) {
+    std::fprintf(stderr, "rotor: %s\n", crash_hook.status().message().c_str());
+    return kExitUsage;
+  }
   auto fleet_or = LoadFleetFile(opt.config, clock.Now());
   if (!fleet_or.ok()) {
     std::fprintf(stderr, "rotor: %s\n", fleet_or.status().message().c_str());
@@ -208,7 +214,7 @@ int RunDaemon(const DaemonOptions& opt) {
                              {"declared", std::to_string(plan.declared)},
                              {"retiring", std::to_string(plan.removed_ids.size())}});
 
-  RuntimePorts ports{&clock, &hasher, store.get(), &generator, sink.get(), &commands, nullptr};
+  RuntimePorts ports{&clock, &hasher, store.get(), &generator, sink.get(), &commands, crash_hook->get()};
   RuntimeOptions options;
   options.audit_source = source;
   auto runtime = RotationRuntime::Create(ports, options);

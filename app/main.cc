@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "app/check.h"
 #include "app/commands.h"
 #include "app/daemon.h"
 #include "app/log.h"
@@ -79,6 +80,13 @@ int main(int argc, char** argv) {
   AddDataDir(verify, &audit_dir);
   verify->add_flag("--json", audit_json, "Machine-readable result");
 
+  // rotor check
+  std::string check_dir = kDefaultDataDir;
+  bool check_json = false;
+  auto* check = app.add_subcommand("check", "Cross-check the store, the delivered files and the audit trail");
+  AddDataDir(check, &check_dir);
+  check->add_flag("--json", check_json, "Machine-readable result");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -106,6 +114,7 @@ int main(int argc, char** argv) {
     return RunOperator(rotate_opt);
   }
   if (*revoke) return RunOperator(revoke_opt);
+  if (*check) return RunCheck(check_dir, check_json);
   if (*verify) return RunAuditVerify(audit_dir, audit_json);
   return kExitUsage;
 }
