@@ -9,6 +9,7 @@
 
 #include "app/control.h"
 #include "app/daemon.h"
+#include "app/fleet_loader.h"
 #include "app/reconcile.h"
 #include "connectors/crypto/boring_hasher.h"
 #include "connectors/embedded/lmdb_state_store.h"
@@ -356,6 +357,35 @@ int RunAuditVerify(const std::string& data_dir, bool json) {
     std::printf("audit verify: FAILED: %s\n", report->first_error.c_str());
   }
   return report->ok ? kExitOk : kExitFailure;
+}
+
+int RunApply(const std::string& data_dir) {
+  ControlRequest req;
+  req.op = "reload";
+  auto reply = SendControlRequest(ControlSocketPath(data_dir), req, Duration::Seconds(300));
+  if (!reply.ok()) {
+    std::fprintf(stderr, "rotor: no daemon answers in %s: %s\n(a daemon reads its fleet file when it starts)\n",
+                 data_dir.c_str(), reply.status().message().c_str());
+    return kExitFailure;
+  }
+  std::printf("apply: %s\n", reply->message.c_str());
+  return reply->ok ? kExitOk : kExitFailure;
+}
+
+int RunValidate(const std::string& config) {
+  auto fleet = LoadFleetFile(config, SystemClock().Now());
+  if (!fleet.ok()) {
+    std::fprintf(stderr, "rotor: %s\n", fleet.status().message().c_str());
+    return kExitUsage;
+  }
+  size_t total = 0;
+  for (const auto& g : fleet->groups) total += g.identities.size();
+  std::printf("%s: OK: %zu groups, %zu identities\n", config.c_str(), fleet->groups.size(), total);
+  for (const auto& g : fleet->groups) {
+    std::printf("  %-24s %8zu %-8s policy %s (lifetime %s)\n", g.name.c_str(), g.identities.size(),
+                CredentialKindName(g.kind), g.policy.name.c_str(), FormatDuration(g.policy.lifetime).c_str());
+  }
+  return kExitOk;
 }
 
 }  // namespace rotor::app

@@ -33,4 +33,10 @@ int RunOperator(const OperatorOptions& options);
 
 int RunAuditVerify(const std::string& data_dir, bool json);
 
+// RunApply asks the running daemon to re-read its fleet file (as SIGHUP does).
+int RunApply(const std::string& data_dir);
+
+// RunValidate loads a fleet file and prints what it declares, changing nothing.
+int RunValidate(const std::string& config);
+
 }  // namespace rotor::app

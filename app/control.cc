@@ -69,8 +69,8 @@ StatusOr<ControlRequest> DecodeControlRequest(std::string_view line) {
   auto op = j.find("op");
   if (op == j.end() || !op->is_string()) return InvalidArgument("control request needs a string \"op\"");
   r.op = op->get<std::string>();
-  if (r.op != "rotate" && r.op != "revoke" && r.op != "ping" && r.op != "stats") {
-    return InvalidArgument("unknown control op \"" + r.op + "\" (rotate, revoke, ping, stats)");
+  if (r.op != "rotate" && r.op != "revoke" && r.op != "ping" && r.op != "stats" && r.op != "reload") {
+    return InvalidArgument("unknown control op \"" + r.op + "\" (rotate, revoke, ping, stats, reload)");
   }
   if (auto ids = j.find("ids"); ids != j.end()) {
     if (!ids->is_array()) return InvalidArgument("\"ids\" must be an array of strings");

@@ -7,6 +7,7 @@
 //   {"op":"revoke","ids":["a"],"compromised":true}
 //   {"op":"ping"}
 //   {"op":"stats"}   the daemon's counters, in "stats"
+//   {"op":"reload"}  re-read the fleet file (as SIGHUP does)
 // Answer: {"ok":bool,"accepted":N,"refused":[{"id":..,"error":..}],"message":"..","stats":{name:N}}
 #pragma once
 
@@ -23,7 +24,7 @@
 namespace rotor::app {
 
 struct ControlRequest {
-  std::string op;                // rotate | revoke | ping | stats
+  std::string op;                // rotate | revoke | ping | stats | reload
   std::vector<std::string> ids;
   std::string selector_key, selector_value;
   bool all = false;

@@ -223,6 +223,46 @@ int RunDaemon(const DaemonOptions& opt) {
   JournalDrainer drainer(journal.get());
 
   std::mutex fleet_mu;  // guards `fleet` between the control thread and reloads
+  std::mutex reload_mu;  // one reload at a time (SIGHUP or `rotor apply`)
+  // reload re-reads the fleet file; the running fleet stays when it is bad.
+  auto reload = [&](const char* trigger) -> ControlReply {
+    std::lock_guard<std::mutex> serial(reload_mu);
+    ControlReply reply;
+    auto reloaded = LoadFleetFile(opt.config, clock.Now());
+    if (!reloaded.ok()) {
+      LogError("fleet reload refused; keeping the running fleet",
+               {{"trigger", trigger}, {"error", reloaded.status().message()}});
+      reply.ok = false;
+      reply.message = "fleet file refused, the running fleet is unchanged: " + reloaded.status().message();
+      return reply;
+    }
+    auto next = std::make_shared<const FleetSpec>(std::move(reloaded).value());
+    std::shared_ptr<const FleetSpec> previous;
+    {
+      std::lock_guard<std::mutex> lock(fleet_mu);
+      previous = fleet;
+    }
+    auto diff = ReconcileReload(*store, *previous, *next, hasher, clock.Now(), source);
+    if (!diff.ok()) {
+      LogError("fleet reload failed", {{"trigger", trigger}, {"error", diff.status().ToString()}});
+      reply.ok = false;
+      reply.message = "fleet reload failed: " + diff.status().ToString();
+      return reply;
+    }
+    {
+      std::lock_guard<std::mutex> lock(fleet_mu);
+      fleet = next;
+    }
+    const size_t added = diff->records.size(), retiring = diff->removed_ids.size();
+    LogInfo("fleet reloaded",
+            {{"trigger", trigger}, {"added", std::to_string(added)}, {"retiring", std::to_string(retiring)}});
+    runtime->Reload(next, std::move(diff->records), diff->removed_ids);
+    reply.accepted = added;
+    reply.message = "fleet reloaded: " + std::to_string(added) + " identities added, " + std::to_string(retiring) +
+                    " retiring";
+    reply.stats = {{"added", added}, {"retiring", retiring}};
+    return reply;
+  };
   ControlServer control;
   Status cs = control.Start(ControlSocketPath(opt.data_dir), [&](const ControlRequest& req) {
     std::shared_ptr<const FleetSpec> current;
@@ -230,6 +270,7 @@ int RunDaemon(const DaemonOptions& opt) {
       std::lock_guard<std::mutex> lock(fleet_mu);
       current = fleet;
     }
+    if (req.op == "reload") return reload("rotor apply");
     return HandleControl(req, *runtime, *current);
   });
   if (!cs.ok()) LogWarn("control socket unavailable", {{"error", cs.ToString()}});
@@ -258,26 +299,7 @@ int RunDaemon(const DaemonOptions& opt) {
       LogInfo("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
       break;
     }
-    if (sig == SIGHUP) {
-      auto reloaded = LoadFleetFile(opt.config, clock.Now());
-      if (!reloaded.ok()) {
-        LogError("fleet reload refused; keeping the running fleet", {{"error", reloaded.status().message()}});
-      } else {
-        auto next = std::make_shared<const FleetSpec>(std::move(reloaded).value());
-        auto diff = ReconcileReload(*store, *fleet, *next, hasher, clock.Now(), source);
-        if (!diff.ok()) {
-          LogError("fleet reload failed", {{"error", diff.status().ToString()}});
-        } else {
-          {
-            std::lock_guard<std::mutex> lock(fleet_mu);
-            fleet = next;
-          }
-          LogInfo("fleet reloaded", {{"added", std::to_string(diff->records.size())},
-                                     {"retiring", std::to_string(diff->removed_ids.size())}});
-          runtime->Reload(next, std::move(diff->records), diff->removed_ids);
-        }
-      }
-    }
+    if (sig == SIGHUP) (void)reload("SIGHUP");
     const auto now_steady = std::chrono::steady_clock::now();
     if (tty) {
       std::string line = ProgressLine(runtime->Snapshot(), runtime->counters(), clock.Now());

@@ -87,6 +87,14 @@ int main(int argc, char** argv) {
   AddDataDir(check, &check_dir);
   check->add_flag("--json", check_json, "Machine-readable result");
 
+  // rotor apply / rotor validate
+  std::string apply_dir = kDefaultDataDir;
+  auto* apply = app.add_subcommand("apply", "Make the running daemon re-read its fleet file (as SIGHUP does)");
+  AddDataDir(apply, &apply_dir);
+  std::string validate_config;
+  auto* validate = app.add_subcommand("validate", "Check a fleet file and show what it declares; changes nothing");
+  validate->add_option("--config", validate_config, "Fleet file (YAML)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -114,6 +122,8 @@ int main(int argc, char** argv) {
     return RunOperator(rotate_opt);
   }
   if (*revoke) return RunOperator(revoke_opt);
+  if (*apply) return RunApply(apply_dir);
+  if (*validate) return RunValidate(validate_config);
   if (*check) return RunCheck(check_dir, check_json);
   if (*verify) return RunAuditVerify(audit_dir, audit_json);
   return kExitUsage;
