@@ -95,6 +95,20 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "Check a fleet file and show what it declares; changes nothing");
   validate->add_option("--config", validate_config, "Fleet file (YAML)")->required();
 
+  // CLI11 reports an unknown command only as "a subcommand is required": name it.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      known = known || sub->get_name() == argv[1];
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::fprintf(stderr, "rotor: unknown command \"%s\" (commands: %s)\n", argv[1], names.c_str());
+      return kExitUsage;
+    }
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
