@@ -9,3 +9,4 @@ function(rotor_e2e_test name script)
 endfunction()
 
 rotor_e2e_test(e2e_cli cli_test.sh)
+rotor_e2e_test(e2e_operator operator_test.sh)

@@ -91,3 +91,6 @@ consistent() {
   expect_exit 0 "$ROTOR_BIN" check --data-dir "$1"
   expect_exit 0 "$ROTOR_BIN" audit verify --data-dir "$1"
 }
+
+# current_is DATA_DIR ID GENERATION : out/ID/current points at GENERATION.
+current_is() { [ "$(readlink "$1/out/$2/current" 2>/dev/null)" = "versions/$3" ]; }
