@@ -10,3 +10,4 @@ endfunction()
 
 rotor_e2e_test(e2e_cli cli_test.sh)
 rotor_e2e_test(e2e_operator operator_test.sh)
+rotor_e2e_test(e2e_hooks hooks_test.sh)
