@@ -81,10 +81,15 @@ void BM_FileDeliverActivate(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch_size));
-  state.counters["batches"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                 benchmark::Counter::kIsRate);
+  state.counters["batches"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_FileDeliverActivate)->Arg(1)->Arg(64)->Arg(256)->UseRealTime()->MinTime(0.5)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FileDeliverActivate)
+    ->Arg(1)
+    ->Arg(64)
+    ->Arg(256)
+    ->UseRealTime()
+    ->MinTime(0.5)
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace rotor::bench

@@ -3,7 +3,9 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/typical_identity.h"
@@ -82,7 +84,9 @@ Status RecordRotation(const RenewalPolicy& policy, std::vector<AppliedStep>* ste
   ROTOR_RETURN_IF_ERROR(Settle(&*record, due, *now, policy, hasher, nullptr, steps));
   const EventType expected[] = {EventType::kDue, EventType::kGenerated, EventType::kDelivered, EventType::kVerified,
                                 EventType::kActivated};
-  if (steps->size() != std::size(expected)) return Internal("a rotation took " + std::to_string(steps->size()) + " steps");
+  if (steps->size() != std::size(expected)) {
+    return Internal("a rotation took " + std::to_string(steps->size()) + " steps");
+  }
   for (size_t i = 0; i < steps->size(); ++i) {
     if ((*steps)[i].event.type != expected[i]) return Internal("unexpected rotation step order");
   }
@@ -126,8 +130,8 @@ void BM_StepRotationSequence(benchmark::State& state) {
     benchmark::DoNotOptimize(record);
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(steps.size()));
-  state.counters["rotations"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                   benchmark::Counter::kIsRate);
+  state.counters["rotations"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_StepRotationSequence);
 

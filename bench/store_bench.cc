@@ -41,6 +41,10 @@ const std::vector<StoreWrite>* Pool(Status* status) {
     // TypicalRecord's history: 5 lines of the first issuance, 5 of the
     // rotation (the commit is the 10th line), the retirement.
     const std::string& committed = lines.at(9);
+    if (committed.find("\"dev.rotor.rotation.committed\"") == std::string::npos) {
+      built_status = Internal("the 10th line of a typical history is not rotation.committed");
+      return writes;
+    }
     writes.reserve(kPoolSize);
     for (size_t i = 0; i < kPoolSize; ++i) {
       StoreWrite w;
@@ -106,8 +110,7 @@ void BM_LmdbCommit(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch_size));
-  state.counters["commits"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                 benchmark::Counter::kIsRate);
+  state.counters["commits"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 // Batch 1 waits for the device on every record: bounded by time, not count.
 BENCHMARK(BM_LmdbCommit)->Arg(1)->Arg(64)->Arg(1024)->UseRealTime()->MinTime(0.5)->Unit(benchmark::kMicrosecond);

@@ -36,11 +36,21 @@ Event SuccessOutcome(const Effect& effect, Instant now) {
       ev.issued_at = now;
       ev.fingerprint = SyntheticFingerprint(effect.version.generation);
       break;
-    case EffectType::kDeliver: ev.type = EventType::kDelivered; break;
-    case EffectType::kVerify: ev.type = EventType::kVerified; break;
-    case EffectType::kActivate: ev.type = EventType::kActivated; break;
-    case EffectType::kDiscard: ev.type = EventType::kDiscarded; break;
-    case EffectType::kRetire: ev.type = EventType::kVersionRetired; break;
+    case EffectType::kDeliver:
+      ev.type = EventType::kDelivered;
+      break;
+    case EffectType::kVerify:
+      ev.type = EventType::kVerified;
+      break;
+    case EffectType::kActivate:
+      ev.type = EventType::kActivated;
+      break;
+    case EffectType::kDiscard:
+      ev.type = EventType::kDiscarded;
+      break;
+    case EffectType::kRetire:
+      ev.type = EventType::kVersionRetired;
+      break;
   }
   return ev;
 }
@@ -87,8 +97,7 @@ StatusOr<RotationRecord> TypicalRecord(const std::string& id, const RenewalPolic
   }
   if (record.phase != Phase::kActive || !record.current || record.current->generation != 2 ||
       !record.retiring.empty()) {
-    return Internal("typical record of " + id + " did not settle as expected (phase " + PhaseName(record.phase) +
-                    ")");
+    return Internal("typical record of " + id + " did not settle as expected (phase " + PhaseName(record.phase) + ")");
   }
   return record;
 }

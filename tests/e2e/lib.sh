@@ -69,7 +69,7 @@ wait_for() {
 
 # json_field JSON PYTHON_EXPR : evaluates EXPR with `j` bound to the parsed JSON.
 json_field() {
-  python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
+  python3 -c 'import json,sys; j=json.load(sys.stdin); print(eval(sys.argv[1]))' "$2" <<<"$1"
 }
 
 # generation DATA_DIR ID : current generation of ID from `rotor status --json`.
