@@ -1,0 +1,9 @@
+# ARCHITECTURE §2 and §5 as tests: the include rules between layers (with a
+# self-test that plants violations), and the rotor binary's freedom from
+# OpenSSL 3.
+add_test(NAME layering_includes COMMAND bash ${PROJECT_SOURCE_DIR}/tests/layering/check_layers.sh --self-test)
+set_tests_properties(layering_includes PROPERTIES LABELS "unit")
+rotor_e2e_test(openssl_isolation openssl_isolation_test.sh)
+
+# app/: the control-socket protocol and the crash hook.
+rotor_cc_test(control_test SRCS unit/control_test.cc DEPS rotor_app LABELS unit)

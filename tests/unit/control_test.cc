@@ -1,0 +1,131 @@
+// The control-socket protocol (app/control.h) and the crash hook's spec
+// (app/crash_hook.h): every malformed input is an error that says what is
+// wrong, never a crash; well-formed messages round-trip.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "app/control.h"
+#include "app/crash_hook.h"
+
+namespace rotor::app {
+namespace {
+
+TEST(ControlProtocolTest, RequestsRoundTrip) {
+  ControlRequest r;
+  r.op = "rotate";
+  r.ids = {"a", "b-1"};
+  auto back = DecodeControlRequest(EncodeControlRequest(r));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->op, "rotate");
+  EXPECT_EQ(back->ids, (std::vector<std::string>{"a", "b-1"}));
+
+  ControlRequest s;
+  s.op = "revoke";
+  s.selector_key = "team";
+  s.selector_value = "pay=ments";
+  s.compromised = true;
+  back = DecodeControlRequest(EncodeControlRequest(s));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->selector_key, "team");
+  EXPECT_EQ(back->selector_value, "pay=ments");
+  EXPECT_TRUE(back->compromised);
+
+  for (const char* op : {"ping", "stats", "reload"}) {
+    ControlRequest p;
+    p.op = op;
+    back = DecodeControlRequest(EncodeControlRequest(p));
+    ASSERT_TRUE(back.ok()) << op;
+    EXPECT_EQ(back->op, op);
+  }
+}
+
+TEST(ControlProtocolTest, MalformedRequestsNameTheProblem) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"", "not valid JSON"},
+      {"{", "not valid JSON"},
+      {"[1,2]", "must be a JSON object"},
+      {"{}", "\"op\""},
+      {"{\"op\":7}", "\"op\""},
+      {"{\"op\":\"explode\"}", "unknown control op \"explode\""},
+      {"{\"op\":\"rotate\",\"ids\":\"a\"}", "\"ids\" must be an array"},
+      {"{\"op\":\"rotate\",\"ids\":[1]}", "\"ids\" must be an array of strings"},
+      {"{\"op\":\"rotate\",\"selector\":\"noequals\"}", "key=value"},
+      {"{\"op\":\"rotate\",\"selector\":\"=v\"}", "key=value"},
+      {"{\"op\":\"rotate\",\"selector\":3}", "\"selector\" must be a string"},
+      {"{\"op\":\"rotate\",\"all\":\"yes\"}", "\"all\" must be a boolean"},
+      {"{\"op\":\"revoke\",\"compromised\":1}", "\"compromised\" must be a boolean"},
+  };
+  for (const auto& [line, want] : cases) {
+    auto r = DecodeControlRequest(line);
+    ASSERT_FALSE(r.ok()) << line;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << line;
+    EXPECT_NE(r.status().message().find(want), std::string::npos) << line << " -> " << r.status().message();
+  }
+}
+
+TEST(ControlProtocolTest, RandomBytesNeverCrashTheDecoders) {
+  std::mt19937_64 rng(20261204);
+  const std::string seed = R"({"op":"rotate","ids":["a","b"],"selector":"k=v","all":false,"compromised":true})";
+  int accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = seed;
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const size_t pos = rng() % (s.size() + 1);
+      switch (rng() % 3) {
+        case 0: s.insert(pos, 1, static_cast<char>(rng() % 256)); break;
+        case 1: if (pos < s.size()) s.erase(pos, 1); break;
+        default: if (pos < s.size()) s[pos] = static_cast<char>(rng() % 256); break;
+      }
+    }
+    auto r = DecodeControlRequest(s);
+    if (r.ok()) ++accepted;
+    (void)DecodeControlReply(s);
+  }
+  // Most mutations break the message; some (e.g. in a string) still parse.
+  EXPECT_LT(accepted, 20000);
+}
+
+TEST(ControlProtocolTest, RepliesRoundTripAndBadRepliesAreErrors) {
+  ControlReply r;
+  r.ok = false;
+  r.accepted = 3;
+  r.refused = {{"x", "is retired"}};
+  r.message = "3 accepted, 1 refused";
+  r.stats = {{"rotations_committed", 42}};
+  auto back = DecodeControlReply(EncodeControlReply(r));
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(back->ok);
+  EXPECT_EQ(back->accepted, 3u);
+  ASSERT_EQ(back->refused.size(), 1u);
+  EXPECT_EQ(back->refused[0].second, "is retired");
+  EXPECT_EQ(back->stats.at("rotations_committed"), 42u);
+  EXPECT_FALSE(DecodeControlReply("not json").ok());
+  EXPECT_FALSE(DecodeControlReply("[]").ok());
+}
+
+TEST(ControlProtocolTest, NoDaemonIsUnavailable) {
+  ControlRequest p;
+  p.op = "ping";
+  auto r = SendControlRequest("/nonexistent-dir/control.sock", p, Duration::Seconds(1));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+}
+
+TEST(CrashHookTest, ParsesItsSpecAndRefusesAnythingElse) {
+  EXPECT_TRUE(CrashHook::Parse("after:activate:3").ok());
+  EXPECT_TRUE(CrashHook::Parse("before:generate:1").ok());
+  for (const char* bad : {"", "after", "after:activate", "during:activate:1", "after:explode:1", "after:activate:0",
+                          "after:activate:-2", "after:activate:x", "after:activate:1:2"}) {
+    auto h = CrashHook::Parse(bad);
+    EXPECT_FALSE(h.ok()) << bad;
+    if (!h.ok()) {
+      EXPECT_NE(h.status().message().find("ROTOR_CRASH_AT"), std::string::npos) << bad;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace rotor::app
