@@ -369,6 +369,9 @@ class Machine {
         // A rejection: discard this candidate; the next attempt generates a fresh one.
         rec.consecutive_failures++;
         rec.phase = Phase::kRollingBack;
+        // The candidate's retries are over: a leftover count would report the
+        // last retry's (past) time as next_attempt_at.
+        rec.stage_attempts = 0;
         Persist("rotation.failed");
         FailureData(stage, ev.error);
         Data("retry", "new_candidate");
