@@ -44,7 +44,8 @@ i = len(lines) // 2
 lines[i] = lines[i].replace(b"\"generation\":", b"\"generation\":9", 1) if b"\"generation\":" in lines[i] else lines[i][:-3] + b"x" + lines[i][-2:]
 open(p, "wb").write(b"\n".join(lines))'
 tamper edit-field "$edit_char"
-grep -q "line $(( (lines / 2) + 1 ))" <<<"$OUT" || fail "the edit was not located at line $(( (lines / 2) + 1 )): $OUT"
+want=$(( (lines + 1) / 2 + 1 ))  # the script edits index len(split)//2, 0-based
+grep -q "line $want:" <<<"$OUT" || fail "the edit was not located at line $want: $OUT"
 tamper edit-time '
 import sys, re
 p = sys.argv[1]; lines = open(p, "rb").read().split(b"\n")
