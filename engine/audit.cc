@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "engine/decimal.h"
+
 namespace rotor {
 
 std::string FormatSequence(uint64_t seq) {
@@ -70,15 +72,11 @@ Status ChainVerifier::Feed(std::string_view line) {
   if (seq_text.size() != 20 || seq_text.find_first_not_of("0123456789") != std::string::npos) {
     return DataLoss("sequence is not 20 decimal digits");
   }
-  // Parsed by hand: std::stoull throws on 20 digits above 2^64-1, and a
-  // tampered line must give an error, not an exception.
-  uint64_t seq = 0;
-  for (char c : seq_text) {
-    if (__builtin_mul_overflow(seq, uint64_t{10}, &seq) ||
-        __builtin_add_overflow(seq, static_cast<uint64_t>(c - '0'), &seq)) {
-      return DataLoss("sequence " + seq_text + " is out of range");
-    }
-  }
+  // Not std::stoull: it throws on 20 digits above 2^64-1, and a tampered
+  // line must give an error, not an exception.
+  const std::optional<uint64_t> seq_value = ParseDecimal(seq_text);
+  if (!seq_value) return DataLoss("sequence " + seq_text + " is out of range");
+  const uint64_t seq = *seq_value;
   Head& head = heads_[subject];
   if (seq <= head.seq) {
     return DataLoss("identity " + subject + ": sequence " + std::to_string(seq) + " repeats or goes back (last " +

@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "engine/decimal.h"
 #include "engine/json.h"
 
 namespace rotor {
@@ -54,18 +55,6 @@ std::optional<uint64_t> DecodeSeqKey(const MDB_val& v) {
   uint64_t seq = 0;
   for (size_t i = 0; i < 8; ++i) seq = (seq << 8) | static_cast<unsigned char>(static_cast<const char*>(v.mv_data)[i]);
   return seq;
-}
-
-std::optional<uint64_t> ParseDecimal(std::string_view s) {
-  if (s.empty() || s.size() > 20) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - digit) / 10) return std::nullopt;
-    v = v * 10 + digit;
-  }
-  return v;
 }
 
 // MakeDirs creates `path` and missing parents with mode 0700 (mkdir -p).

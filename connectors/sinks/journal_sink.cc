@@ -11,6 +11,8 @@
 #include <cstring>
 #include <optional>
 
+#include "engine/decimal.h"
+
 namespace rotor {
 namespace {
 
@@ -19,29 +21,14 @@ constexpr mode_t kFileMode = 0600;
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
-std::optional<uint64_t> ParseDecimal(std::string_view s) {
-  if (s.empty() || s.size() > 20) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - digit) / 10) return std::nullopt;
-    v = v * 10 + digit;
-  }
-  return v;
-}
-
-// MakeDirs creates `path` and missing parents with mode 0700 (mkdir -p).
-Status MakeDirs(const std::string& path) {
-  for (size_t pos = 1; pos <= path.size(); ++pos) {
-    if (pos != path.size() && path[pos] != '/') continue;
-    std::string prefix = path.substr(0, pos);
-    if (::mkdir(prefix.c_str(), kDirMode) != 0 && errno != EEXIST) {
-      return Unavailable("cannot create directory " + prefix + ": " + ErrnoText(errno));
-    }
+// MakeAuditDir creates <data_dir>/audit (0700); the data directory itself
+// belongs to the store, which exists before any journal.
+Status MakeAuditDir(const std::string& path) {
+  if (::mkdir(path.c_str(), kDirMode) != 0 && errno != EEXIST) {
+    return Unavailable("cannot create directory " + path + ": " + ErrnoText(errno));
   }
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return FailedPrecondition(path + " is not a directory");
   }
   return Status::Ok();
@@ -150,7 +137,7 @@ StatusOr<std::unique_ptr<AuditJournal>> AuditJournal::Open(const std::string& da
     return InvalidArgument("the sinks gating outbox trimming must include \"journal\"");
   }
   std::string audit_dir = data_dir + "/" + kJournalDir;
-  ROTOR_RETURN_IF_ERROR(MakeDirs(audit_dir));
+  ROTOR_RETURN_IF_ERROR(MakeAuditDir(audit_dir));
   std::unique_ptr<AuditJournal> journal(new AuditJournal(std::move(audit_dir), store, std::move(options)));
   ROTOR_RETURN_IF_ERROR(journal->Recover());
   return journal;
