@@ -350,6 +350,7 @@ class Machine {
         rec.next_due = now_ + BackoffDelay(p_, rec.id, rec.consecutive_failures);
         Persist("rotation.failed");
         FailureData(stage, ev.error);
+        Data("generation", static_cast<int64_t>(InFlightGeneration()));  // never issued, never reused
         return;
       }
       case Phase::kDelivering:
