@@ -23,13 +23,16 @@ void Continue(Self* self, const Context* ctx);
 void Feed(Self* self, const Context* ctx, const Event& ev) {
   auto& st = self->state;
   const Instant now = ctx->ports.clock->Now();
-  StepResult res = Step(st.record, ev, now, PolicyOf(self, ctx));
+  // A group move is stepped under the policy of the group it moves to.
+  const GroupSpec* target = ev.type == EventType::kRegroup ? GroupOf(*st.fleet, ev.group) : nullptr;
+  StepResult res = Step(st.record, ev, now, target ? target->policy : PolicyOf(self, ctx));
   if (!res.rejected.ok()) {
     Continue(self, ctx);
     return;
   }
   const Phase before = st.record.phase;
   st.record = std::move(res.record);
+  if (ev.type == EventType::kRegroup) st.group = GroupOf(*st.fleet, st.record.group);
   for (auto& e : res.effects) st.effects.push_back(std::move(e));
   auto* c = ctx->counters;
   if (res.persist) {
@@ -149,6 +152,16 @@ caf::behavior IdentityActor(Self* self, const Context* ctx, caf::actor shard, Fl
       [=](event_atom, EventPtr ev) {
         self->state.inbox.push_back(*ev);
         Continue(self, ctx);
+      },
+      // An operator command for this identity while it is active: refused now
+      // if the machine would refuse it in the current state, else queued.
+      [=](operator_atom, EventPtr ev) -> StatusPtr {
+        auto& s = self->state;
+        StepResult trial = Step(s.record, *ev, ctx->ports.clock->Now(), PolicyOf(self, ctx));
+        if (!trial.rejected.ok()) return std::make_shared<Status>(trial.rejected);
+        s.inbox.push_back(*ev);
+        Continue(self, ctx);
+        return std::make_shared<Status>(Status::Ok());
       },
       [=](due_atom) {
         self->state.timer_armed = false;

@@ -37,6 +37,7 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using RecordPtr = std::shared_ptr<const RotationRecord>;
 using RecordsPtr = std::shared_ptr<const std::vector<RotationRecord>>;
 using IdsPtr = std::shared_ptr<const std::vector<std::string>>;
+using MovesPtr = std::shared_ptr<const std::vector<GroupMove>>;
 using FleetPtr = std::shared_ptr<const FleetSpec>;
 using EventPtr = std::shared_ptr<const Event>;
 using OutcomePtr = std::shared_ptr<EffectOutcome>;
@@ -87,6 +88,7 @@ struct ShardState {
   std::set<std::pair<int64_t, std::string>> due;  // (next_due, id) of resting records
   std::unordered_map<std::string, caf::actor> active;
   std::unordered_set<std::string> removed;        // to retire once resting
+  std::unordered_map<std::string, std::string> regroup;  // id -> new group, applied once resting
   bool ticking = false;
   bool stopping = false;
   std::vector<caf::response_promise> stop_waiters;
@@ -105,6 +107,7 @@ caf::behavior ShardActor(caf::stateful_actor<ShardState>* self, const Context* c
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::RecordPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::RecordsPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::IdsPtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::MovesPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::FleetPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::EventPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::OutcomePtr)

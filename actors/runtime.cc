@@ -62,13 +62,13 @@ class CafRuntime final : public RotationRuntime {
   ~CafRuntime() override { Stop(Duration::Seconds(10)); }
 
   void Start(std::shared_ptr<const FleetSpec> fleet, std::vector<RotationRecord> records,
-             const std::vector<std::string>& removed_ids) override {
-    Distribute(std::move(fleet), std::move(records), removed_ids);
+             const std::vector<std::string>& removed_ids, const std::vector<GroupMove>& moved) override {
+    Distribute(std::move(fleet), std::move(records), removed_ids, moved);
   }
 
   void Reload(std::shared_ptr<const FleetSpec> fleet, std::vector<RotationRecord> added,
-              const std::vector<std::string>& removed_ids) override {
-    Distribute(std::move(fleet), std::move(added), removed_ids);
+              const std::vector<std::string>& removed_ids, const std::vector<GroupMove>& moved) override {
+    Distribute(std::move(fleet), std::move(added), removed_ids, moved);
   }
 
   Status Rotate(const std::string& id) override { return Operator(id, EventType::kOperatorRotate); }
@@ -116,10 +116,12 @@ class CafRuntime final : public RotationRuntime {
 
  private:
   void Distribute(std::shared_ptr<const FleetSpec> fleet, std::vector<RotationRecord> records,
-                  const std::vector<std::string>& removed_ids) {
+                  const std::vector<std::string>& removed_ids, const std::vector<GroupMove>& moved_ids) {
     const size_t n = shards_.size();
     std::vector<std::vector<RotationRecord>> per_shard(n);
     std::vector<std::vector<std::string>> removed(n);
+    std::vector<std::vector<GroupMove>> moved(n);
+    for (const auto& m : moved_ids) moved[ShardOf(m.id, n)].push_back(m);
     for (auto& r : records) {
       const size_t s = ShardOf(r.id, n);
       per_shard[s].push_back(std::move(r));
@@ -129,7 +131,8 @@ class CafRuntime final : public RotationRuntime {
       caf::anon_send(shards_[i], fleet_atom::value, FleetPtr(fleet));
       caf::anon_send(shards_[i], adopt_atom::value,
                      RecordsPtr(std::make_shared<std::vector<RotationRecord>>(std::move(per_shard[i]))),
-                     IdsPtr(std::make_shared<std::vector<std::string>>(std::move(removed[i]))));
+                     IdsPtr(std::make_shared<std::vector<std::string>>(std::move(removed[i]))),
+                     MovesPtr(std::make_shared<std::vector<GroupMove>>(std::move(moved[i]))));
     }
   }
 
@@ -139,11 +142,20 @@ class CafRuntime final : public RotationRuntime {
     ev->type = type;
     Status result = Unavailable("no reply from the shard of " + id);
     caf::scoped_actor blocker{*system_};
-    blocker->request(shards_[ShardOf(id, shards_.size())], std::chrono::seconds(10), operator_atom::value,
-                     EventPtr(ev), id)
-        .receive([&](StatusPtr s) { result = *s; }, [&](caf::error& e) {
-          result = Unavailable("shard did not answer: " + system_->render(e));
-        });
+    // An identity actor that passivates while the request is delegated to it
+    // answers with an error; the shard has its record by the next attempt.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      bool answered = false;
+      blocker->request(shards_[ShardOf(id, shards_.size())], std::chrono::seconds(10), operator_atom::value,
+                       EventPtr(ev), id)
+          .receive(
+              [&](StatusPtr s) {
+                result = *s;
+                answered = true;
+              },
+              [&](caf::error& e) { result = Unavailable("shard did not answer: " + system_->render(e)); });
+      if (answered) break;
+    }
     return result;
   }
 

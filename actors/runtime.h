@@ -27,6 +27,12 @@
 
 namespace rotor {
 
+// A declared identity that the fleet file now puts in another group.
+struct GroupMove {
+  std::string id;
+  std::string group;
+};
+
 struct RuntimePorts {
   const Clock* clock = nullptr;
   const Hasher* hasher = nullptr;
@@ -74,12 +80,13 @@ class RotationRuntime {
 
   // Start hands the loaded records to their shards and starts scheduling.
   // Records in a non-resting phase are recovered (ARCHITECTURE §3).
+  // `moved` names identities the fleet file put in another group: (id, group).
   virtual void Start(std::shared_ptr<const FleetSpec> fleet, std::vector<RotationRecord> records,
-                     const std::vector<std::string>& removed_ids) = 0;
+                     const std::vector<std::string>& removed_ids, const std::vector<GroupMove>& moved = {}) = 0;
   // Reload swaps in a new fleet: `added` records are new identities (already
   // persisted by the caller), `removed_ids` are retired through the machine.
   virtual void Reload(std::shared_ptr<const FleetSpec> fleet, std::vector<RotationRecord> added,
-                      const std::vector<std::string>& removed_ids) = 0;
+                      const std::vector<std::string>& removed_ids, const std::vector<GroupMove>& moved = {}) = 0;
 
   // Operator commands. Return a human-readable outcome; non-OK if refused.
   virtual Status Rotate(const std::string& id) = 0;

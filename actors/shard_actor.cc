@@ -61,7 +61,13 @@ void Tick(Self* self, const Context* ctx) {
     auto it = st.resting.find(id);
     if (it == st.resting.end()) continue;
     const bool remove = st.removed.count(id) > 0 && IsResting(it->second.phase);
-    Activate(self, ctx, id, MakeEvent(remove ? EventType::kRemove : EventType::kDue));
+    Event first = MakeEvent(remove ? EventType::kRemove : EventType::kDue);
+    if (auto move = st.regroup.find(id); !remove && move != st.regroup.end()) {
+      first = MakeEvent(EventType::kRegroup);
+      first.group = move->second;
+      st.regroup.erase(move);
+    }
+    Activate(self, ctx, id, first);
   }
   self->delayed_send(self, std::chrono::milliseconds(ctx->options.tick_millis), tick_atom::value);
 }
@@ -109,7 +115,7 @@ RuntimeSnapshot Snapshot(Self* self, const Context* ctx) {
 caf::behavior ShardActor(Self* self, const Context* ctx, size_t /*index*/) {
   return {
       [=](fleet_atom, FleetPtr fleet) { self->state.fleet = std::move(fleet); },
-      [=](adopt_atom, RecordsPtr records, IdsPtr removed) {
+      [=](adopt_atom, RecordsPtr records, IdsPtr removed, MovesPtr moved) {
         auto& st = self->state;
         for (const auto& id : *removed) {
           st.removed.insert(id);
@@ -121,6 +127,17 @@ caf::behavior ShardActor(Self* self, const Context* ctx, size_t /*index*/) {
           }
         }
         Adopt(self, ctx, *records);
+        // Group moves are applied through the machine (identity.updated) when
+        // the identity rests: wake resting ones now, active ones at passivation.
+        for (const auto& m : *moved) {
+          st.regroup[m.id] = m.group;
+          auto it = st.resting.find(m.id);
+          if (it != st.resting.end() && it->second.phase != Phase::kRetired) {
+            Unpark(self, m.id);
+            it->second.next_due = ctx->ports.clock->Now();
+            st.due.emplace(it->second.next_due.micros, m.id);
+          }
+        }
         if (!st.ticking && !st.stopping) {
           st.ticking = true;
           Tick(self, ctx);
@@ -131,21 +148,22 @@ caf::behavior ShardActor(Self* self, const Context* ctx, size_t /*index*/) {
         auto& st = self->state;
         st.active.erase(record->id);
         RotationRecord r = *record;
-        if (st.removed.count(r.id) && r.phase != Phase::kRetired && r.phase != Phase::kRetiring) {
-          r.next_due = ctx->ports.clock->Now();  // retire it next
+        if ((st.removed.count(r.id) || st.regroup.count(r.id)) && r.phase != Phase::kRetired &&
+            r.phase != Phase::kRetiring) {
+          r.next_due = ctx->ports.clock->Now();  // retire or regroup it next
         }
         Park(self, std::move(r));
         MaybeFinishStop(self);
       },
-      [=](operator_atom, EventPtr ev, const std::string& id) -> StatusPtr {
+      [=](operator_atom, EventPtr ev, const std::string& id) -> caf::result<StatusPtr> {
         auto& st = self->state;
         auto active = st.active.find(id);
         if (active != st.active.end()) {
-          if (ev->type == EventType::kOperatorRotate) {
-            return std::make_shared<Status>(Unavailable(id + " is already rotating"));
-          }
-          self->send(active->second, event_atom::value, ev);
-          return std::make_shared<Status>(Status::Ok());
+          // The identity actor decides: it may only be retiring an old version
+          // (a rotate is then taken) or be mid-rotation (refused).
+          auto rp = self->make_response_promise();
+          rp.delegate(active->second, operator_atom::value, ev);
+          return rp;
         }
         auto it = st.resting.find(id);
         if (it == st.resting.end()) return std::make_shared<Status>(NotFound("no identity " + id));

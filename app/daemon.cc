@@ -218,7 +218,7 @@ int RunDaemon(const DaemonOptions& opt) {
   RuntimeOptions options;
   options.audit_source = source;
   auto runtime = RotationRuntime::Create(ports, options);
-  runtime->Start(fleet, std::move(plan.records), plan.removed_ids);
+  runtime->Start(fleet, std::move(plan.records), plan.removed_ids, plan.moved);
 
   JournalDrainer drainer(journal.get());
 
@@ -253,14 +253,16 @@ int RunDaemon(const DaemonOptions& opt) {
       std::lock_guard<std::mutex> lock(fleet_mu);
       fleet = next;
     }
-    const size_t added = diff->records.size(), retiring = diff->removed_ids.size();
-    LogInfo("fleet reloaded",
-            {{"trigger", trigger}, {"added", std::to_string(added)}, {"retiring", std::to_string(retiring)}});
-    runtime->Reload(next, std::move(diff->records), diff->removed_ids);
+    const size_t added = diff->records.size(), retiring = diff->removed_ids.size(), moved = diff->moved.size();
+    LogInfo("fleet reloaded", {{"trigger", trigger},
+                               {"added", std::to_string(added)},
+                               {"retiring", std::to_string(retiring)},
+                               {"moved", std::to_string(moved)}});
+    runtime->Reload(next, std::move(diff->records), diff->removed_ids, diff->moved);
     reply.accepted = added;
     reply.message = "fleet reloaded: " + std::to_string(added) + " identities added, " + std::to_string(retiring) +
-                    " retiring";
-    reply.stats = {{"added", added}, {"retiring", retiring}};
+                    " retiring, " + std::to_string(moved) + " moved to another group";
+    reply.stats = {{"added", added}, {"retiring", retiring}, {"moved", moved}};
     return reply;
   };
   ControlServer control;
@@ -281,7 +283,10 @@ int RunDaemon(const DaemonOptions& opt) {
     for (const auto& cmd : *queued) {
       ControlRequest req = QueuedToRequest(cmd);
       ControlReply r = HandleControl(req, *runtime, *fleet);
-      LogInfo("queued command executed", {{"verb", cmd.verb}, {"target", cmd.target}, {"result", r.message}});
+      LogInfo("queued command executed", {{"verb", cmd.verb},
+                                           {"target", cmd.target},
+                                           {"result", r.message},
+                                           {"first_refusal", r.refused.empty() ? "" : r.refused.front().second}});
     }
   } else {
     LogWarn("could not read queued commands", {{"error", queued.status().ToString()}});

@@ -14,10 +14,11 @@ namespace {
 constexpr size_t kDeclareBatch = 4096;
 
 StoreWrite Declare(RotationRecord record, const GroupSpec& group, const Hasher& hasher, Instant now,
-                   const std::string& source, const char* type) {
+                   const std::string& source, const char* type, const std::string& previous_group = "") {
   AuditFact fact;
   fact.type = type;
   fact.data["group"] = group.name;
+  if (!previous_group.empty()) fact.data["previous_group"] = previous_group;
   fact.data["kind"] = std::string(CredentialKindName(group.kind));
   fact.data["policy"] = group.policy.name;
   fact.data["phase"] = std::string(PhaseName(record.phase));
@@ -49,7 +50,6 @@ RotationRecord Redeclare(const RotationRecord& old, const GroupSpec& group, Inst
 StatusOr<ReconcilePlan> Reconcile(StateStore& store, const FleetSpec& fleet, const Hasher& hasher, Instant now,
                                   const std::string& source) {
   std::map<std::string, RotationRecord> stored;
-  Status decode_error;
   ROTOR_RETURN_IF_ERROR(store.ForEach([&](const RotationRecord& r) {
     stored.emplace(r.id, r);
     return true;
@@ -71,9 +71,12 @@ StatusOr<ReconcilePlan> Reconcile(StateStore& store, const FleetSpec& fleet, con
         writes.push_back(Declare(Redeclare(r, group, now), group, hasher, now, source, "identity.declared"));
         stored.erase(it);
       } else if (r.group != group.name && IsResting(r.phase)) {
+        const std::string previous = r.group;
         r.group = group.name;
-        writes.push_back(Declare(r, group, hasher, now, source, "identity.updated"));
+        writes.push_back(Declare(r, group, hasher, now, source, "identity.updated", previous));
         stored.erase(it);
+      } else if (r.group != group.name) {
+        plan.moved.push_back(GroupMove{id, group.name});  // once its rotation rests
       }
     }
   }
@@ -90,14 +93,20 @@ StatusOr<ReconcilePlan> Reconcile(StateStore& store, const FleetSpec& fleet, con
 
 StatusOr<ReconcilePlan> ReconcileReload(StateStore& store, const FleetSpec& old_fleet, const FleetSpec& next,
                                         const Hasher& hasher, Instant now, const std::string& source) {
-  std::set<std::string> old_ids, next_ids;
-  for (const auto& g : old_fleet.groups) old_ids.insert(g.identities.begin(), g.identities.end());
+  std::map<std::string, std::string> old_group;  // id -> group in the running fleet
+  std::set<std::string> next_ids;
+  for (const auto& g : old_fleet.groups) {
+    for (const auto& id : g.identities) old_group.emplace(id, g.name);
+  }
   ReconcilePlan plan;
   std::vector<StoreWrite> writes;
   for (const auto& group : next.groups) {
     for (const auto& id : group.identities) {
       next_ids.insert(id);
-      if (old_ids.count(id)) continue;
+      if (auto old = old_group.find(id); old != old_group.end()) {
+        if (old->second != group.name) plan.moved.push_back(GroupMove{id, group.name});
+        continue;
+      }
       auto existing = store.Get(id);
       if (existing.ok()) {
         if (existing->phase != Phase::kRetired) continue;  // still retiring: it stays under its old lifecycle
@@ -110,7 +119,7 @@ StatusOr<ReconcilePlan> ReconcileReload(StateStore& store, const FleetSpec& old_
       }
     }
   }
-  for (const auto& id : old_ids) {
+  for (const auto& [id, group] : old_group) {
     if (!next_ids.count(id)) plan.removed_ids.push_back(id);
   }
   plan.declared = writes.size();

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/runtime.h"
 #include "app/control.h"
 #include "engine/fleet.h"
 #include "engine/ports/credentials.h"
@@ -17,6 +18,7 @@ struct ReconcilePlan {
   std::vector<RotationRecord> records;   // to hand to the runtime
   std::vector<std::string> removed_ids;  // to retire
   uint64_t declared = 0;                 // newly declared identities
+  std::vector<GroupMove> moved;          // declared identities now in another group
 };
 
 // Reconcile loads every record and declares the fleet's new identities.

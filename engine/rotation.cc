@@ -20,6 +20,7 @@ const char* EventTypeName(EventType type) {
     case EventType::kOperatorRevoke: return "operator_revoke";
     case EventType::kRemove: return "remove";
     case EventType::kRecover: return "recover";
+    case EventType::kRegroup: return "regroup";
   }
   return "unknown";
 }
@@ -70,6 +71,7 @@ class Machine {
       case EventType::kOperatorRevoke: OnOperatorRevoke(); break;
       case EventType::kRemove: OnRemove(); break;
       case EventType::kRecover: OnRecover(); break;
+      case EventType::kRegroup: OnRegroup(ev); break;
     }
     return std::move(res_);
   }
@@ -503,6 +505,24 @@ class Machine {
     rec.next_due = kNever;
     Persist("identity.retired");
     Data("last_generation", static_cast<int64_t>(last));
+  }
+
+  // A group move changes which policy, hook and verify command apply from the
+  // next step on; a rotation in flight carries on with the new group.
+  void OnRegroup(const Event& ev) {
+    auto& rec = r();
+    if (rec.phase == Phase::kRetiring || rec.phase == Phase::kRetired) {
+      return Reject(FailedPrecondition(rec.id + " is retired"));
+    }
+    if (ev.group.empty()) return Reject(InvalidArgument("regroup without a group"));
+    if (ev.group == rec.group) return Reject(FailedPrecondition(rec.id + " is already in group " + ev.group));
+    const std::string previous = rec.group;
+    rec.group = ev.group;
+    // The caller passes the new group's policy: the next wake follows it.
+    if (rec.phase == Phase::kActive || rec.phase == Phase::kQuarantined) ScheduleResting();
+    Persist("identity.updated");
+    Data("group", rec.group);
+    Data("previous_group", previous);
   }
 
   void OnRecover() {

@@ -37,6 +37,7 @@ enum class EventType : uint8_t {
   kOperatorRevoke,  // rotor revoke --compromised
   kRemove,          // removed from the fleet file
   kRecover,         // loaded from the store after a (re)start
+  kRegroup,         // the fleet file moved the identity to `group`; Step gets that group's policy
 };
 const char* EventTypeName(EventType type);
 
@@ -62,6 +63,8 @@ struct Event {
   // kStepFailed
   EffectType failed = EffectType::kGenerate;
   Status error;
+  // kRegroup
+  std::string group;
 };
 
 struct Effect {

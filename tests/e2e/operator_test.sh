@@ -61,11 +61,12 @@ policies:
   hourly: {lifetime: 1h, grace: 2s, emergency_min_interval: 0}
 groups:
   - name: payments
-    count: 10
+    count: 9
     id_pattern: pay-{n:02}
     policy: hourly
     labels: {team: payments}
   - name: billing
+    identities: [pay-09]
     count: 5
     id_pattern: bill-{n}
     policy: hourly
@@ -80,6 +81,9 @@ retired_all() {
 wait_for 30 "search retired, billing issued" retired_all
 [ ! -e "$D/out/search-00/current" ] || fail "a retired identity still has a current link"
 [ "$(generation "$D" bill-4)" -eq 1 ] || fail "bill-4 not issued"
+in_billing() { [ "$(json_field "$(rotor status --json --data-dir "$D" pay-09)" 'j[0]["group"]')" = billing ]; }
+wait_for 10 "pay-09 moved to billing" in_billing
+grep -q '"previous_group":"payments"' "$D"/audit/journal-000001.jsonl || fail "no identity.updated for the move"
 echo "groups: [" >"$WORK/broken.yaml"
 cp "$WORK/fleet.yaml" "$WORK/good.yaml"
 cp "$WORK/broken.yaml" "$WORK/fleet.yaml"
@@ -88,7 +92,7 @@ expect_output_contains "unchanged"
 cp "$WORK/good.yaml" "$WORK/fleet.yaml"
 expect_exit 0 rotor apply --data-dir "$D"
 expect_output_contains "0 identities added, 0 retiring"
-pass "reload retires removed identities and declares new ones; a bad file changes nothing"
+pass "reload retires removed identities, declares new ones, moves one between groups; a bad file changes nothing"
 
 stop_daemon
 consistent "$D"
@@ -100,7 +104,7 @@ expect_exit 0 rotor rotate pay-01 --data-dir "$D"
 expect_output_contains "queued"
 expect_exit 1 rotor rotate --wait pay-01 --data-dir "$D"
 expect_exit 0 rotor run --config "$WORK/fleet.yaml" --data-dir "$D" --no-progress --duration 3
-[ "$(generation "$D" pay-01)" -eq $((g + 1)) ] || fail "the queued rotation did not run at start"
+[ "$(generation "$D" pay-01)" -eq $((g + 1)) ] || fail "the queued rotation did not run at start: generation $g -> $(generation "$D" pay-01); $OUT"
 grep -q '"msg":"queued command executed"' <<<"$OUT" || fail "no log of the queued command"
 consistent "$D"
 pass "commands queued without a daemon run at the next start"

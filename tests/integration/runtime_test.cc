@@ -7,6 +7,7 @@
 // owner, and the fakes end up agreeing with the store.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <thread>
@@ -172,6 +173,31 @@ TEST_F(RuntimeTest, DeliveryRejectionRollsBackThroughTheActors) {
   // The back-off ends; the retry is a fresh generation.
   world_.clock.Advance(Duration::Minutes(10));
   ASSERT_TRUE(WaitFor([&] { return Committed() == 6 && Resting(); }));
+  EXPECT_EQ(world_.store.Get("svc-0")->current->generation, 3u);
+  runtime_->Stop(Duration::Seconds(5));
+}
+
+// Regression: a rotate that reached an identity while it was only retiring an
+// old version (an active actor, but no rotation in flight) used to be refused
+// as "already rotating"; a command queued while no daemon ran was then lost.
+TEST_F(RuntimeTest, RotateWhileRetiringAnOldVersionIsTaken) {
+  Start(2);
+  ASSERT_TRUE(WaitFor([&] { return Committed() == 2 && Resting(); }));
+  ASSERT_TRUE(runtime_->Rotate("svc-0").ok());
+  ASSERT_TRUE(WaitFor([&] { return Committed() == 3 && Resting(); }));
+  std::atomic<bool> slow{true};
+  world_.sink.SetFault([&](EffectType op, const std::string& id, uint64_t) {
+    if (op == EffectType::kRetire && id == "svc-0" && slow.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    return Status::Ok();
+  });
+  world_.clock.Advance(Duration::Minutes(6));  // the grace window of generation 1 ends
+  ASSERT_TRUE(WaitFor([&] { return runtime_->Snapshot().active_actors == 1; }));
+  Status s = runtime_->Rotate("svc-0");
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  slow = false;
+  ASSERT_TRUE(WaitFor([&] { return Committed() == 4 && Resting(); })) << Committed();
   EXPECT_EQ(world_.store.Get("svc-0")->current->generation, 3u);
   runtime_->Stop(Duration::Seconds(5));
 }

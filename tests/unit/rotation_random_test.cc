@@ -140,7 +140,9 @@ class Explorer {
 
   Event Implausible() {
     Event e;
-    e.type = static_cast<EventType>(U(12));
+    e.type = static_cast<EventType>(U(13));
+    const char* groups[] = {"", "g", "h"};
+    e.group = groups[U(3)];
     e.generation = U(record_.next_generation + 2);
     e.issued_at = now_;
     e.fingerprint = "sha256:odd-" + std::to_string(U(1000));

@@ -999,3 +999,37 @@ TEST_F(RotationFlowTest, HookAndVerifyCommandGetTheirEnvironment) {
 
 }  // namespace
 }  // namespace rotor
+
+namespace rotor {
+namespace {
+
+// A group move (fleet reload) changes only the group, with one audit event,
+// in any phase but retirement; a move to the same group or to none is refused.
+TEST(RotationRegroupTest, MovesTheGroupWithOneEventAndNothingElse) {
+  Event ev;
+  ev.type = EventType::kRegroup;
+  ev.group = "billing";
+  for (const RotationRecord& before : {New(), Active(), InFlight(Phase::kVerifying)}) {
+    SCOPED_TRACE(PhaseName(before.phase));
+    const StepResult res = Step(before, ev, kT1, Policy());
+    ASSERT_TRUE(res.rejected.ok()) << res.rejected.ToString();
+    EXPECT_TRUE(res.persist);
+    EXPECT_EQ(res.audit.type, "identity.updated");
+    EXPECT_EQ(std::get<std::string>(res.audit.data.at("previous_group")), "payments");
+    EXPECT_EQ(std::get<std::string>(res.audit.data.at("group")), "billing");
+    EXPECT_TRUE(res.effects.empty());
+    RotationRecord expected = before;
+    expected.group = "billing";
+    EXPECT_EQ(res.record, expected);
+  }
+  RotationRecord retired = New();
+  retired.phase = Phase::kRetired;
+  EXPECT_FALSE(Step(retired, ev, kT1, Policy()).rejected.ok());
+  ev.group = "payments";
+  EXPECT_FALSE(Step(Active(), ev, kT1, Policy()).rejected.ok());
+  ev.group = "";
+  EXPECT_FALSE(Step(Active(), ev, kT1, Policy()).rejected.ok());
+}
+
+}  // namespace
+}  // namespace rotor
