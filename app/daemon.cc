@@ -208,6 +208,8 @@ int RunDaemon(const DaemonOptions& opt) {
     return kExitFailure;
   }
   ReconcilePlan plan = std::move(plan_or).value();
+  // Audit events written outside the actors: declarations and start-up moves.
+  std::atomic<uint64_t> reconcile_events{plan.declared};
   LogInfo("rotor starting", {{"data_dir", opt.data_dir},
                              {"config", opt.config},
                              {"identities", std::to_string(plan.records.size())},
@@ -254,6 +256,7 @@ int RunDaemon(const DaemonOptions& opt) {
       fleet = next;
     }
     const size_t added = diff->records.size(), retiring = diff->removed_ids.size(), moved = diff->moved.size();
+    reconcile_events += diff->declared;
     LogInfo("fleet reloaded", {{"trigger", trigger},
                                {"added", std::to_string(added)},
                                {"retiring", std::to_string(retiring)},
@@ -328,7 +331,7 @@ int RunDaemon(const DaemonOptions& opt) {
   LogInfo("rotor stopped", {{"committed", std::to_string(c.rotations_committed.load())},
                             {"failed", std::to_string(c.rotations_failed.load())},
                             {"rolled_back", std::to_string(c.rollbacks.load())},
-                            {"events", std::to_string(c.events_persisted.load())},
+                            {"events", std::to_string(c.events_persisted.load() + reconcile_events.load())},
                             {"journal_events", std::to_string(drainer.drained())}});
   if (c.store_errors.load() > 0) exit_code = kExitFailure;
   return exit_code;
