@@ -18,7 +18,9 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-run: build
+# Only the rotor binary: the first `make run` need not wait for the test suite to build.
+run: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target rotor
 	$(BUILD_DIR)/bin/rotor run --config $(CONFIG) --data-dir $(DATA_DIR)
 
 test: build

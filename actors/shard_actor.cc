@@ -166,7 +166,7 @@ caf::behavior ShardActor(Self* self, const Context* ctx, size_t /*index*/) {
           return rp;
         }
         auto it = st.resting.find(id);
-        if (it == st.resting.end()) return std::make_shared<Status>(NotFound("no identity " + id));
+        if (it == st.resting.end()) return std::make_shared<Status>(NotFound("no such identity"));
         if (st.stopping) return std::make_shared<Status>(Unavailable("the daemon is stopping"));
         // The machine is pure: try the event first so a refusal reaches the operator.
         const GroupSpec* group = st.fleet ? GroupOf(*st.fleet, it->second.group) : nullptr;

@@ -84,7 +84,13 @@ void PrintRecord(const RotationRecord& r, Instant now) {
     std::printf("  retiring   generation %llu at %s%s\n", static_cast<unsigned long long>(rv.version.generation),
                 FormatRfc3339(rv.retire_at).c_str(), rv.compromised ? " (compromised)" : "");
   }
-  std::printf("  next due   %s\n", r.next_due < kMaxInstant ? FormatRfc3339(r.next_due).c_str() : "never");
+  std::string why;
+  for (const auto& rv : r.retiring) {
+    if (rv.retire_at == r.next_due) why = " (end of the grace window of generation " + std::to_string(rv.version.generation) + ")";
+  }
+  if (r.phase == Phase::kBackoff) why = " (next attempt)";
+  std::printf("  next due   %s%s\n", r.next_due < kMaxInstant ? FormatRfc3339(r.next_due).c_str() : "never",
+              why.c_str());
   if (!r.last_error.empty()) std::printf("  last error %s\n", r.last_error.c_str());
   std::printf("  audit      %llu events\n", static_cast<unsigned long long>(r.chain_seq));
 }
@@ -220,6 +226,13 @@ uint64_t WaitForRotations(StateStore& store, const std::unordered_map<std::strin
   }
 }
 
+// PrintRefusal prints "rotor: <id>: <why>", without the id twice when the
+// reason already starts with it.
+void PrintRefusal(const std::string& id, std::string why) {
+  if (why.rfind(id + " ", 0) == 0) why = why.substr(id.size() + 1);
+  std::fprintf(stderr, "rotor: %s: %s\n", id.c_str(), why.c_str());
+}
+
 }  // namespace
 
 int RunOperator(const OperatorOptions& opt) {
@@ -259,7 +272,7 @@ int RunOperator(const OperatorOptions& opt) {
     // A fleet-wide command can be refused for thousands of identities: show a few.
     constexpr size_t kShownRefusals = 10;
     for (size_t i = 0; i < reply->refused.size() && i < kShownRefusals; ++i) {
-      std::fprintf(stderr, "rotor: %s: %s\n", reply->refused[i].first.c_str(), reply->refused[i].second.c_str());
+      PrintRefusal(reply->refused[i].first, reply->refused[i].second);
     }
     if (reply->refused.size() > kShownRefusals) {
       std::fprintf(stderr, "rotor: ... and %zu more refused\n", reply->refused.size() - kShownRefusals);
@@ -289,7 +302,12 @@ int RunOperator(const OperatorOptions& opt) {
   }
   reader.reset();
 
-  // No daemon: queue the command for the next start.
+  // No daemon: queue the command for the next start, in an existing store
+  // only: a mistyped --data-dir must not become a new, empty one.
+  {
+    int code = 0;
+    if (!OpenReadOnly(opt.data_dir, &code)) return code;
+  }
   auto store_or = LmdbStateStore::Open(opt.data_dir, LmdbStateStore::OpenMode::kReadWrite);
   if (!store_or.ok()) {
     std::fprintf(stderr, "rotor: %s\n", store_or.status().message().c_str());
@@ -307,6 +325,7 @@ int RunOperator(const OperatorOptions& opt) {
       }
     }
   }
+  const bool by_selector = !req.selector_key.empty();
   std::vector<ControlRequest> queued;
   if (!req.ids.empty()) {
     for (const auto& id : req.ids) {
@@ -329,8 +348,9 @@ int RunOperator(const OperatorOptions& opt) {
       return kExitFailure;
     }
   }
-  std::printf("%s: no daemon is running in %s; queued %zu command%s, executed at the next `rotor run`\n",
-              opt.verb.c_str(), opt.data_dir.c_str(), queued.size(), queued.size() == 1 ? "" : "s");
+  std::printf("%s: no daemon is running in %s; queued %zu command%s, executed at the next `rotor run`%s\n",
+              opt.verb.c_str(), opt.data_dir.c_str(), queued.size(), queued.size() == 1 ? "" : "s",
+              by_selector ? " (the selector is matched against the fleet file then)" : "");
   return kExitOk;
 }
 
@@ -380,7 +400,8 @@ int RunValidate(const std::string& config) {
   }
   size_t total = 0;
   for (const auto& g : fleet->groups) total += g.identities.size();
-  std::printf("%s: OK: %zu groups, %zu identities\n", config.c_str(), fleet->groups.size(), total);
+  std::printf("%s: OK: %zu group%s, %zu identit%s\n", config.c_str(), fleet->groups.size(),
+              fleet->groups.size() == 1 ? "" : "s", total, total == 1 ? "y" : "ies");
   for (const auto& g : fleet->groups) {
     std::printf("  %-24s %8zu %-8s policy %s (lifetime %s)\n", g.name.c_str(), g.identities.size(),
                 CredentialKindName(g.kind), g.policy.name.c_str(), FormatDuration(g.policy.lifetime).c_str());

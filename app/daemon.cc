@@ -1,5 +1,6 @@
 #include "app/daemon.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -136,16 +137,23 @@ ControlReply HandleControl(const ControlRequest& req, RotationRuntime& runtime, 
     reply.message = "no identity matches";
     return reply;
   }
+  uint64_t in_flight = 0;  // rotate: a new credential is already on its way
   for (const auto& id : targets) {
     Status s = req.op == "revoke" ? runtime.Revoke(id) : runtime.Rotate(id);
     if (s.ok()) {
       reply.accepted++;
+    } else if (req.op == "rotate" && s.code() == StatusCode::kUnavailable &&
+               s.message().find(kAlreadyRotating) != std::string::npos) {
+      in_flight++;
     } else {
       reply.refused.emplace_back(id, s.message());
     }
   }
   reply.ok = reply.refused.empty() || reply.accepted > 0;
-  reply.message = std::to_string(reply.accepted) + " accepted, " + std::to_string(reply.refused.size()) + " refused";
+  reply.message = std::to_string(reply.accepted) + " accepted, " +
+                  (in_flight ? std::to_string(in_flight) + " already rotating, " : "") +
+                  std::to_string(reply.refused.size()) + " refused";
+  reply.stats = {{"accepted", reply.accepted}, {"already_rotating", in_flight}, {"refused", reply.refused.size()}};
   return reply;
 }
 
@@ -221,6 +229,12 @@ int RunDaemon(const DaemonOptions& opt) {
   options.audit_source = source;
   auto runtime = RotationRuntime::Create(ports, options);
   runtime->Start(fleet, std::move(plan.records), plan.removed_ids, plan.moved);
+  plan = ReconcilePlan{};
+  // Loading left the heap full of freed copies of every record; once the
+  // shards hold theirs (a snapshot is answered after the adoption), hand that
+  // memory back: it halves the resident size of a large idle fleet.
+  (void)runtime->Snapshot();
+  malloc_trim(0);
 
   JournalDrainer drainer(journal.get());
 
@@ -299,6 +313,7 @@ int RunDaemon(const DaemonOptions& opt) {
   SetProgressLineActive(tty);
   const auto started = std::chrono::steady_clock::now();
   auto last_log = started;
+  auto last_trim = started;
   int exit_code = kExitOk;
   while (true) {
     timespec wait{0, 500 * 1000 * 1000};
@@ -316,6 +331,12 @@ int RunDaemon(const DaemonOptions& opt) {
     } else if (now_steady - last_log >= std::chrono::seconds(10)) {
       last_log = now_steady;
       LogInfo("progress", {{"status", ProgressLine(runtime->Snapshot(), runtime->counters(), clock.Now())}});
+    }
+    // Rotations churn the heap (actors, candidates, batches); return what a
+    // burst freed rather than keep its peak resident.
+    if (now_steady - last_trim >= std::chrono::seconds(30)) {
+      last_trim = now_steady;
+      malloc_trim(0);
     }
     if (opt.duration_seconds > 0 &&
         std::chrono::duration<double>(now_steady - started).count() >= opt.duration_seconds) {

@@ -2,7 +2,9 @@
 // Usage errors exit 2 and name the bad flag; --help exits 0.
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -20,10 +22,41 @@ void AddDataDir(CLI::App* cmd, std::string* data_dir) {
       ->default_val(kDefaultDataDir);
 }
 
+// KnownSubcommand reports whether `name` is a subcommand of `parent`; when it
+// is not, it says so on stderr with the list of what is.
+bool KnownSubcommand(CLI::App& parent, const std::string& name, const std::string& prefix) {
+  std::string names;
+  for (const CLI::App* sub : parent.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->get_name() == name) return true;
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  std::fprintf(stderr, "rotor: unknown command \"%s%s\" (%scommands: %s)\n", prefix.c_str(), name.c_str(),
+               prefix.c_str(), names.c_str());
+  return false;
+}
+
+// SecondsValidator accepts a non-negative number of seconds and says so
+// plainly otherwise (CLI11's range check prints the largest double).
+CLI::Validator SecondsValidator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !(v >= 0) || v > 1e9) {
+          return "\"" + text + "\" is not a number of seconds (0 to 1000000000)";
+        }
+        return "";
+      },
+      "SECONDS");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace rotor::app;
+  // A closed stdout or stderr (`rotor run | tee` stopped by Ctrl-C) must not
+  // kill the daemon mid-stop: writes then fail with EPIPE instead.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"rotor: machine-identity rotation engine", "rotor"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "rotor 0.1.0");
@@ -35,7 +68,7 @@ int main(int argc, char** argv) {
   run->add_option("--config", run_opt.config, "Fleet file (YAML)")->required();
   AddDataDir(run, &run_opt.data_dir);
   run->add_option("--duration", run_opt.duration_seconds, "Stop after this many seconds (default: until Ctrl-C)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(SecondsValidator());
   run->add_flag("--no-progress", no_progress, "No live progress line, even on a terminal");
   run->add_flag("--quiet", quiet, "Log warnings and errors only");
 
@@ -67,9 +100,10 @@ int main(int argc, char** argv) {
   auto* revoke = app.add_subcommand("revoke", "Emergency rotation of a compromised credential");
   AddDataDir(revoke, &revoke_opt.data_dir);
   revoke->add_option("ids", revoke_opt.ids, "Identity ids")->required();
+  // Checked after parsing rather than marked required, so that a misspelt
+  // flag is reported as such instead of as a missing --compromised.
   revoke->add_flag("--compromised", compromised,
-                   "The current credential is compromised: replace it now and retire it at commit")
-      ->required();
+                   "Required: the current credential is compromised; replace it now and retire it at commit");
 
   // rotor audit verify
   std::string audit_dir = kDefaultDataDir;
@@ -96,17 +130,10 @@ int main(int argc, char** argv) {
   validate->add_option("--config", validate_config, "Fleet file (YAML)")->required();
 
   // CLI11 reports an unknown command only as "a subcommand is required": name it.
-  if (argc > 1 && argv[1][0] != '-') {
-    std::string names;
-    bool known = false;
-    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
-      known = known || sub->get_name() == argv[1];
-      names += (names.empty() ? "" : ", ") + sub->get_name();
-    }
-    if (!known) {
-      std::fprintf(stderr, "rotor: unknown command \"%s\" (commands: %s)\n", argv[1], names.c_str());
-      return kExitUsage;
-    }
+  if (argc > 1 && argv[1][0] != '-' && !KnownSubcommand(app, argv[1], "")) return kExitUsage;
+  if (argc > 2 && std::string(argv[1]) == "audit" && argv[2][0] != '-' &&
+      !KnownSubcommand(*audit, argv[2], "audit ")) {
+    return kExitUsage;
   }
 
   try {
@@ -135,7 +162,13 @@ int main(int argc, char** argv) {
     }
     return RunOperator(rotate_opt);
   }
-  if (*revoke) return RunOperator(revoke_opt);
+  if (*revoke) {
+    if (!compromised) {
+      std::fprintf(stderr, "rotor: revoke needs --compromised (the only kind of revocation so far)\n");
+      return kExitUsage;
+    }
+    return RunOperator(revoke_opt);
+  }
   if (*apply) return RunApply(apply_dir);
   if (*validate) return RunValidate(validate_config);
   if (*check) return RunCheck(check_dir, check_json);

@@ -426,7 +426,7 @@ class Machine {
       case Phase::kRetired:
         return Reject(FailedPrecondition(rec.id + " is retired"));
       default:
-        return Reject(Unavailable(rec.id + " is already rotating (" + PhaseName(rec.phase) + ")"));
+        return Reject(Unavailable(rec.id + " " + kAlreadyRotating + " (" + PhaseName(rec.phase) + ")"));
     }
   }
 

@@ -93,6 +93,11 @@ struct StepResult {
 StepResult Step(const RotationRecord& record, const Event& event, Instant now,
                 const RenewalPolicy& policy);
 
+// kAlreadyRotating is in the message of the Unavailable refusal of an
+// operator rotate while a rotation is in flight: callers that treat "a new
+// credential is already on its way" as success match on it.
+inline constexpr char kAlreadyRotating[] = "is already rotating";
+
 // NewRecord declares an identity: phase kNew, due at `now`.
 RotationRecord NewRecord(std::string id, std::string group, CredentialKind kind, Instant now);
 

@@ -1,11 +1,13 @@
 # End-to-end tests: bash scripts under tests/e2e driving the real `rotor`
 # binary on real files in a temporary directory (tests/e2e/lib.sh).
+# rotor_e2e_test(NAME SCRIPT [LABELS ...] [ENV VAR=VALUE ...])
 function(rotor_e2e_test name script)
+  cmake_parse_arguments(A "" "" "LABELS;ENV" ${ARGN})
   add_test(NAME ${name} COMMAND bash ${PROJECT_SOURCE_DIR}/tests/e2e/${script})
   set_tests_properties(${name} PROPERTIES
-    LABELS "e2e;${ARGN}"
-    TIMEOUT 900
-    ENVIRONMENT "ROTOR_BIN=$<TARGET_FILE:rotor>;ROTOR_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+    LABELS "e2e;${A_LABELS}"
+    TIMEOUT 3600
+    ENVIRONMENT "ROTOR_BIN=$<TARGET_FILE:rotor>;ROTOR_SOURCE_DIR=${PROJECT_SOURCE_DIR};${A_ENV}")
 endfunction()
 
 rotor_e2e_test(e2e_cli cli_test.sh)
@@ -13,3 +15,6 @@ rotor_e2e_test(e2e_operator operator_test.sh)
 rotor_e2e_test(e2e_hooks hooks_test.sh)
 rotor_e2e_test(e2e_quickstart quickstart_test.sh)
 rotor_e2e_test(e2e_crash crash_test.sh)
+
+# `make test-long`: a hundred random SIGKILLs instead of five (about 8 minutes).
+rotor_e2e_test(e2e_crash_long crash_test.sh LABELS long ENV ROTOR_KILL_ROUNDS=100)

@@ -51,7 +51,8 @@ for effect in generate deliver verify activate discard retire; do
 done
 pass "$rounds crashes at effect boundaries, each recovered consistently"
 
-for i in 1 2 3 4 5; do
+KILL_ROUNDS=${ROTOR_KILL_ROUNDS:-5}
+for i in $(seq 1 "$KILL_ROUNDS"); do
   "$ROTOR_BIN" run --config "$WORK/fleet.yaml" --data-dir "$D" --no-progress 2>>"$D.kill.log" &
   pid=$!
   sleep "$(python3 -c 'import random; print(round(random.uniform(0.3, 3.0), 2))')"
@@ -59,4 +60,4 @@ for i in 1 2 3 4 5; do
   wait "$pid" 2>/dev/null || true
   restart_and_check "after SIGKILL round $i"
 done
-pass "5 random SIGKILLs, each recovered consistently"
+pass "$KILL_ROUNDS random SIGKILLs, each recovered consistently"

@@ -103,7 +103,7 @@ g=$(generation "$D" pay-01)
 expect_exit 0 rotor rotate pay-01 --data-dir "$D"
 expect_output_contains "queued"
 expect_exit 1 rotor rotate --wait pay-01 --data-dir "$D"
-expect_exit 0 rotor run --config "$WORK/fleet.yaml" --data-dir "$D" --no-progress --duration 3
+expect_exit 0 rotor run --config "$WORK/fleet.yaml" --data-dir "$D" --no-progress --duration 5
 [ "$(generation "$D" pay-01)" -eq $((g + 1)) ] || fail "the queued rotation did not run at start: generation $g -> $(generation "$D" pay-01); $OUT"
 grep -q '"msg":"queued command executed"' <<<"$OUT" || fail "no log of the queued command"
 consistent "$D"
