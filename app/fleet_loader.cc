@@ -16,6 +16,7 @@
 #include <map>
 #include <new>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -702,6 +703,48 @@ StatusOr<FleetSpec> FleetParser::Parse(const YAML::Node& root) {
   return fleet;
 }
 
+// yaml-cpp 0.7 accepts a quoted scalar that is never closed when a newline
+// follows it at the end of the input (`hook: "echo hi` as the last line).
+// FindUnterminatedQuote looks for such a scalar: one whose text at its mark
+// opens a quote that the rest of the input never closes. Aliases can make the
+// tree a graph (even a cycle), so each container is visited once, by mark.
+bool FindUnterminatedQuote(const YAML::Node& node, std::string_view text, int depth, std::set<int>* seen,
+                           YAML::Node* found) {
+  if (!node.IsDefined() || depth > 64) return false;
+  const int pos = node.Mark().pos;
+  if (node.IsScalar()) {
+    if (node.Tag() != "!" || pos < 0 || static_cast<size_t>(pos) >= text.size()) return false;
+    const char quote = text[static_cast<size_t>(pos)];
+    if (quote != '"' && quote != '\'') return false;
+    for (size_t i = static_cast<size_t>(pos) + 1; i < text.size(); ++i) {
+      if (quote == '"' && text[i] == '\\') {
+        ++i;
+      } else if (text[i] == quote) {
+        if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+          ++i;  // '' is an escaped quote inside single quotes
+        } else {
+          return false;
+        }
+      }
+    }
+    *found = node;
+    return true;
+  }
+  if (!node.IsSequence() && !node.IsMap()) return false;
+  if (!seen->insert(pos).second) return false;
+  for (const auto& item : node) {
+    if (node.IsMap()) {
+      if (FindUnterminatedQuote(item.first, text, depth + 1, seen, found) ||
+          FindUnterminatedQuote(item.second, text, depth + 1, seen, found)) {
+        return true;
+      }
+    } else if (FindUnterminatedQuote(item, text, depth + 1, seen, found)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 StatusOr<FleetSpec> ParseFleet(std::string_view yaml_text, const std::string& source_name, Instant now) {
@@ -711,6 +754,11 @@ StatusOr<FleetSpec> ParseFleet(std::string_view yaml_text, const std::string& so
     if (docs.empty()) return parser.Parse(YAML::Node());
     if (docs.size() > 1) {
       return parser.ErrorAt(docs[1], "a fleet file holds one YAML document; this is a second one");
+    }
+    YAML::Node open_quote;
+    std::set<int> seen;
+    if (FindUnterminatedQuote(docs[0], yaml_text, 0, &seen, &open_quote)) {
+      return parser.ErrorAt(open_quote, "YAML syntax error: quoted string never closed");
     }
     return parser.Parse(docs[0]);
   } catch (const YAML::ParserException& e) {

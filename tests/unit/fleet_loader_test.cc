@@ -177,6 +177,8 @@ const BadFleet kBadFleets[] = {
     {"jitter_too_large.yaml", 5, {"jitter must be from 0 to 0.5", "\"60%\""}},
     {"pattern_without_n.yaml", 5, {"no {n} placeholder"}},
     {"two_documents.yaml", 6, {"second"}},
+    {"unterminated_quote.yaml", 7, {"quoted string never closed"}},
+    {"unterminated_single_quote.yaml", 5, {"quoted string never closed"}},
     {"reserved_label.yaml", 4, {"label key \"group\" is reserved"}},
     {"top_level_list.yaml", 1, {"expected a mapping at the top level"}},
     {"does_not_exist.yaml", 0, {"cannot read fleet file", "No such file or directory"}},
