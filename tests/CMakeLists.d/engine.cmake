@@ -14,8 +14,10 @@ rotor_cc_library(rotor_test_support
     ${ROTOR_ENGINE_TESTS_DIR}/support/scripted_faults.cc
     ${ROTOR_ENGINE_TESTS_DIR}/support/rotation_driver.cc
     ${ROTOR_ENGINE_TESTS_DIR}/support/printers.cc
+    ${ROTOR_ENGINE_TESTS_DIR}/support/test_paths.cc
   PUBLIC_DEPS rotor_engine
 )
+target_compile_definitions(rotor_test_support PRIVATE ROTOR_DEFAULT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
 foreach(t time_test policy_test json_audit_test record_codec_test rotation_table_test rotation_random_test
           crash_recovery_test)

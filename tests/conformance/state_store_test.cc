@@ -22,27 +22,15 @@
 #include "engine/model.h"
 #include "engine/ports/state_store.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_paths.h"
 
 namespace rotor {
 namespace {
 
 // A fresh directory under /tmp, removed with its contents.
-class TempDir {
+class TempDir : public testing::TempDir {
  public:
-  TempDir() {
-    char pattern[] = "/tmp/rotor-store-test-XXXXXX";
-    const char* made = ::mkdtemp(pattern);
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : testing::TempDir("rotor-store-test") {}
 };
 
 RotationRecord MakeRecord(const std::string& id, uint64_t generation = 1) {

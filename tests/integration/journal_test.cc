@@ -20,26 +20,15 @@
 #include "engine/audit.h"
 #include "engine/rotation.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_paths.h"
 
 namespace rotor {
 namespace {
 
-class TempDir {
+// A fresh directory under /tmp, removed with its contents.
+class TempDir : public testing::TempDir {
  public:
-  TempDir() {
-    char pattern[] = "/tmp/rotor-journal-test-XXXXXX";
-    const char* made = ::mkdtemp(pattern);
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : testing::TempDir("rotor-journal-test") {}
 };
 
 std::string ReadFile(const std::string& path) {

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/test_paths.h"
 #include "connectors/crypto/boring_hasher.h"
 #include "engine/audit.h"
 #include "engine/json.h"
@@ -34,14 +35,7 @@ namespace {
 
 // ---- Where things are ------------------------------------------------------
 
-std::string SourceDir() {
-  if (const char* dir = std::getenv("ROTOR_SOURCE_DIR"); dir != nullptr && *dir != '\0') return dir;
-#ifdef ROTOR_DEFAULT_SOURCE_DIR
-  return ROTOR_DEFAULT_SOURCE_DIR;
-#else
-  return ".";
-#endif
-}
+using testing::SourceDir;
 
 std::optional<std::string> ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -1,6 +1,7 @@
 // Fleet file loader: the quickstart example loads, every malformed fixture
 // under tests/data/fleets/ fails with its file:line and a useful message, and
 // no input makes the loader throw.
+#include "tests/support/test_paths.h"
 #include "app/fleet_loader.h"
 
 #include <gmock/gmock.h>
@@ -27,14 +28,7 @@ using ::testing::StartsWith;
 // 2025-01-01T00:00:00Z
 constexpr Instant kNow = Instant::FromSeconds(1735689600);
 
-std::string SourceDir() {
-  if (const char* dir = std::getenv("ROTOR_SOURCE_DIR"); dir != nullptr && *dir != '\0') return dir;
-#ifdef ROTOR_DEFAULT_SOURCE_DIR
-  return ROTOR_DEFAULT_SOURCE_DIR;
-#else
-  return ".";
-#endif
-}
+using testing::SourceDir;
 
 std::string FixturePath(const std::string& name) { return SourceDir() + "/tests/data/fleets/" + name; }
 std::string QuickstartPath() { return SourceDir() + "/examples/quickstart.yaml"; }
