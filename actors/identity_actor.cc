@@ -119,6 +119,7 @@ caf::behavior IdentityActor(Self* self, const Context* ctx, caf::actor shard, Fl
                             EventPtr first) {
   auto& st = self->state;
   st.record = *record;
+  st.durable = *record;
   st.fleet = std::move(fleet);
   st.group = GroupOf(*st.fleet, st.record.group);
   st.shard = std::move(shard);
@@ -130,10 +131,10 @@ caf::behavior IdentityActor(Self* self, const Context* ctx, caf::actor shard, Fl
         ctx->counters->events_persisted++;
         if (!status->ok()) {
           // The store did not take the change: the in-memory record is ahead
-          // of the durable one. Reload and let recovery decide, later.
+          // of the durable one. Fall back to what the store holds (kept here,
+          // so no store read on a CAF worker) and let recovery decide, later.
           ctx->counters->store_errors++;
-          auto stored = ctx->ports.store->Get(s.record.id);
-          if (stored.ok()) s.record = *stored;
+          s.record = s.durable;
           s.effects.clear();
           s.record.next_due = ctx->ports.clock->Now() + Duration::Seconds(1);
           s.record.last_error = "store: " + status->ToString();
@@ -141,6 +142,7 @@ caf::behavior IdentityActor(Self* self, const Context* ctx, caf::actor shard, Fl
           self->quit();
           return;
         }
+        s.durable = s.record;  // nothing steps while a commit is outstanding
         Continue(self, ctx);
       },
       [=](effect_atom, OutcomePtr outcome) {

@@ -70,6 +70,7 @@ struct Context {
 // State of an identity actor: one rotation of one identity.
 struct IdentityState {
   RotationRecord record;
+  RotationRecord durable;                // the record as last committed to the store
   FleetPtr fleet;
   const GroupSpec* group = nullptr;
   caf::actor shard;

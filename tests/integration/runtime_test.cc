@@ -202,5 +202,26 @@ TEST_F(RuntimeTest, RotateWhileRetiringAnOldVersionIsTaken) {
   runtime_->Stop(Duration::Seconds(5));
 }
 
+// A commit the store refuses leaves the identity as the store has it; it is
+// woken again a second later and the rotation goes through.
+TEST_F(RuntimeTest, StoreFailureFallsBackToTheDurableRecord) {
+  Start(3);
+  ASSERT_TRUE(WaitFor([&] { return Committed() == 3 && Resting(); }));
+  const uint64_t seq_before = world_.store.Get("svc-1")->chain_seq;
+  world_.store.FailNextCommits(Unavailable("disk full"), 1);
+  ASSERT_TRUE(runtime_->Rotate("svc-1").ok());
+  ASSERT_TRUE(WaitFor([&] { return runtime_->counters().store_errors.load() == 1 && Resting(); }));
+  auto r = world_.store.Get("svc-1");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->phase, Phase::kActive);
+  EXPECT_EQ(r->chain_seq, seq_before) << "nothing of the refused commit may be in the store";
+  world_.clock.Advance(Duration::Seconds(2));
+  ASSERT_TRUE(runtime_->Rotate("svc-1").ok());
+  ASSERT_TRUE(WaitFor([&] { return Committed() == 4 && Resting(); })) << Committed();
+  ExpectConsistent(0);
+  EXPECT_EQ(world_.store.Get("svc-1")->current->generation, 2u);
+  runtime_->Stop(Duration::Seconds(5));
+}
+
 }  // namespace
 }  // namespace rotor
