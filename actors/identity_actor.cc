@@ -37,12 +37,18 @@ void Feed(Self* self, const Context* ctx, const Event& ev) {
   auto* c = ctx->counters;
   if (res.persist) {
     const std::string& t = res.audit.type;
-    if (t == "rotation.started") c->rotations_started++;
-    else if (t == "rotation.committed") c->rotations_committed++;
-    else if (t == "rotation.failed") c->rotations_failed++;
-    else if (t == "rotation.rolled_back") c->rollbacks++;
-    else if (t == "identity.quarantined") c->quarantined++;
-    else if (t == "credential.retired") c->retired_versions++;
+    if (t == "rotation.started")
+      c->rotations_started++;
+    else if (t == "rotation.committed")
+      c->rotations_committed++;
+    else if (t == "rotation.failed")
+      c->rotations_failed++;
+    else if (t == "rotation.rolled_back")
+      c->rollbacks++;
+    else if (t == "identity.quarantined")
+      c->quarantined++;
+    else if (t == "credential.retired")
+      c->retired_versions++;
     std::string line = ChainAuditEvent(*ctx->ports.hasher, res.audit, now, ctx->options.audit_source, &st.record);
     st.waiting = true;
     ctx->store_writer->Submit(StoreJob{StoreWrite{st.record, std::move(line)}, caf::actor{self}});
@@ -113,7 +119,9 @@ void Continue(Self* self, const Context* ctx) {
 
 }  // namespace
 
-const GroupSpec* GroupOf(const FleetSpec& fleet, const std::string& group) { return fleet.FindGroup(group); }
+const GroupSpec* GroupOf(const FleetSpec& fleet, const std::string& group) {
+  return fleet.FindGroup(group);
+}
 
 caf::behavior IdentityActor(Self* self, const Context* ctx, caf::actor shard, FleetPtr fleet, RecordPtr record,
                             EventPtr first) {

@@ -70,14 +70,14 @@ struct Context {
 // State of an identity actor: one rotation of one identity.
 struct IdentityState {
   RotationRecord record;
-  RotationRecord durable;                // the record as last committed to the store
+  RotationRecord durable;  // the record as last committed to the store
   FleetPtr fleet;
   const GroupSpec* group = nullptr;
   caf::actor shard;
   std::shared_ptr<Candidate> candidate;  // material between generate and deliver
   std::deque<Effect> effects;
-  std::deque<Event> inbox;               // operator events arriving mid-rotation
-  bool waiting = false;                  // a persist or an effect is outstanding
+  std::deque<Event> inbox;  // operator events arriving mid-rotation
+  bool waiting = false;     // a persist or an effect is outstanding
   bool timer_armed = false;
   int immediate_wakes = 0;
 };
@@ -88,7 +88,7 @@ struct ShardState {
   std::unordered_map<std::string, RotationRecord> resting;
   std::set<std::pair<int64_t, std::string>> due;  // (next_due, id) of resting records
   std::unordered_map<std::string, caf::actor> active;
-  std::unordered_set<std::string> removed;        // to retire once resting
+  std::unordered_set<std::string> removed;               // to retire once resting
   std::unordered_map<std::string, std::string> regroup;  // id -> new group, applied once resting
   bool ticking = false;
   bool stopping = false;

@@ -36,8 +36,8 @@ class CafRuntime final : public RotationRuntime {
       for (auto& j : jobs) caf::anon_send(j.reply_to, persisted_atom::value, StatusPtr(status));
     });
     auto effects = [this](std::vector<EffectRequest>& reqs) {
-      EffectRunner runner(EffectRunnerPorts{ctx_.ports.clock, ctx_.ports.hasher, ctx_.ports.generator,
-                                            ctx_.ports.sink, ctx_.ports.commands, ctx_.ports.faults});
+      EffectRunner runner(EffectRunnerPorts{ctx_.ports.clock, ctx_.ports.hasher, ctx_.ports.generator, ctx_.ports.sink,
+                                            ctx_.ports.commands, ctx_.ports.faults});
       std::vector<EffectJob> jobs;
       jobs.reserve(reqs.size());
       for (auto& r : reqs) jobs.push_back(std::move(r.job));
@@ -146,8 +146,9 @@ class CafRuntime final : public RotationRuntime {
     // answers with an error; the shard has its record by the next attempt.
     for (int attempt = 0; attempt < 3; ++attempt) {
       bool answered = false;
-      blocker->request(shards_[ShardOf(id, shards_.size())], std::chrono::seconds(10), operator_atom::value,
-                       EventPtr(ev), id)
+      blocker
+          ->request(shards_[ShardOf(id, shards_.size())], std::chrono::seconds(10), operator_atom::value, EventPtr(ev),
+                    id)
           .receive(
               [&](StatusPtr s) {
                 result = *s;

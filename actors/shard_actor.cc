@@ -42,8 +42,8 @@ void Activate(Self* self, const Context* ctx, const std::string& id, const Event
   Unpark(self, id);
   RecordPtr record = std::make_shared<RotationRecord>(std::move(it->second));
   st.resting.erase(it);
-  auto actor = self->spawn(IdentityActor, ctx, caf::actor{self}, st.fleet, record,
-                           EventPtr(std::make_shared<Event>(first)));
+  auto actor =
+      self->spawn(IdentityActor, ctx, caf::actor{self}, st.fleet, record, EventPtr(std::make_shared<Event>(first)));
   st.active.emplace(id, std::move(actor));
 }
 
@@ -103,8 +103,10 @@ RuntimeSnapshot Snapshot(Self* self, const Context* ctx) {
   for (const auto& [id, r] : st.resting) snap.by_phase[PhaseName(r.phase)]++;
   snap.by_phase["rotating"] += st.active.size();
   for (const auto& [when, id] : st.due) {
-    if (when <= now.micros) snap.due++;
-    else break;
+    if (when <= now.micros)
+      snap.due++;
+    else
+      break;
   }
   if (!st.due.empty()) snap.next_due = Instant{st.due.begin()->first};
   return snap;

@@ -166,8 +166,7 @@ int RunCheck(const std::string& data_dir, bool json) {
     std::printf("%s\n", j.dump().c_str());
   } else if (report->ok()) {
     std::printf("check: OK: %llu identities, %llu with a current version; store, out/ and audit trail agree%s\n",
-                static_cast<unsigned long long>(report->identities),
-                static_cast<unsigned long long>(report->current),
+                static_cast<unsigned long long>(report->identities), static_cast<unsigned long long>(report->current),
                 report->in_flight ? " (some were mid-rotation)" : "");
   } else {
     std::printf("check: FAILED: %llu problems in %llu identities\n",

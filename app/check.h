@@ -22,9 +22,9 @@
 namespace rotor::app {
 
 struct ConsistencyReport {
-  uint64_t identities = 0;  // records checked
-  uint64_t current = 0;     // identities with a current version
-  uint64_t in_flight = 0;   // records caught mid-rotation (checked leniently)
+  uint64_t identities = 0;            // records checked
+  uint64_t current = 0;               // identities with a current version
+  uint64_t in_flight = 0;             // records caught mid-rotation (checked leniently)
   std::vector<std::string> problems;  // "<id>: <what>", at most kMaxProblems
   uint64_t problem_count = 0;
   bool ok() const { return problem_count == 0; }

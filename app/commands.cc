@@ -86,7 +86,8 @@ void PrintRecord(const RotationRecord& r, Instant now) {
   }
   std::string why;
   for (const auto& rv : r.retiring) {
-    if (rv.retire_at == r.next_due) why = " (end of the grace window of generation " + std::to_string(rv.version.generation) + ")";
+    if (rv.retire_at == r.next_due)
+      why = " (end of the grace window of generation " + std::to_string(rv.version.generation) + ")";
   }
   if (r.phase == Phase::kBackoff) why = " (next attempt)";
   std::printf("  next due   %s%s\n", r.next_due < kMaxInstant ? FormatRfc3339(r.next_due).c_str() : "never",
@@ -95,7 +96,9 @@ void PrintRecord(const RotationRecord& r, Instant now) {
   std::printf("  audit      %llu events\n", static_cast<unsigned long long>(r.chain_seq));
 }
 
-bool IsRotating(Phase p) { return !IsResting(p) && p != Phase::kRetiring; }
+bool IsRotating(Phase p) {
+  return !IsResting(p) && p != Phase::kRetiring;
+}
 
 }  // namespace
 
@@ -138,7 +141,8 @@ int RunStatus(const StatusOptions& opt) {
     by_health[HealthName(HealthAt(r, now))]++;
     if (IsRotating(r.phase)) rotating++;
     if (IsResting(r.phase) && r.next_due <= now) due++;
-    if (r.current && r.phase != Phase::kRetired && (!have_expiry || r.current->not_after < earliest_expiry.current->not_after)) {
+    if (r.current && r.phase != Phase::kRetired &&
+        (!have_expiry || r.current->not_after < earliest_expiry.current->not_after)) {
       earliest_expiry = r;
       have_expiry = true;
     }
@@ -163,11 +167,12 @@ int RunStatus(const StatusOptions& opt) {
     j["due"] = due;
     j["by_phase"] = by_phase;
     j["by_health"] = by_health;
-    j["earliest_expiry"] = have_expiry ? Json({{"id", earliest_expiry.id},
-                                               {"not_after", FormatRfc3339(earliest_expiry.current->not_after)}})
-                                       : Json(nullptr);
-    j["next_due"] = have_due ? Json({{"id", next_due_rec.id}, {"at", FormatRfc3339(next_due_rec.next_due)}})
-                             : Json(nullptr);
+    j["earliest_expiry"] =
+        have_expiry
+            ? Json({{"id", earliest_expiry.id}, {"not_after", FormatRfc3339(earliest_expiry.current->not_after)}})
+            : Json(nullptr);
+    j["next_due"] =
+        have_due ? Json({{"id", next_due_rec.id}, {"at", FormatRfc3339(next_due_rec.next_due)}}) : Json(nullptr);
     j["records"] = identities;
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
@@ -205,8 +210,8 @@ std::unordered_map<std::string, uint64_t> GenerationsNow(StateStore& store) {
 
 // WaitForRotations polls the store until `expected` identities have started a
 // rotation since `before` and come to rest again. Returns the count reached.
-uint64_t WaitForRotations(StateStore& store, const std::unordered_map<std::string, uint64_t>& before,
-                          uint64_t expected, double timeout_s, uint64_t* failed) {
+uint64_t WaitForRotations(StateStore& store, const std::unordered_map<std::string, uint64_t>& before, uint64_t expected,
+                          double timeout_s, uint64_t* failed) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   uint64_t done = 0;
   while (true) {
@@ -292,8 +297,8 @@ int RunOperator(const OperatorOptions& opt) {
     return reply->refused.empty() ? kExitOk : kExitFailure;
   }
   if (LmdbStateStore::IsLocked(opt.data_dir)) {
-    std::fprintf(stderr, "rotor: a daemon holds %s but its control socket does not answer: %s\n",
-                 opt.data_dir.c_str(), reply.status().message().c_str());
+    std::fprintf(stderr, "rotor: a daemon holds %s but its control socket does not answer: %s\n", opt.data_dir.c_str(),
+                 reply.status().message().c_str());
     return kExitFailure;
   }
   if (opt.wait) {

@@ -59,7 +59,9 @@ Status WriteAll(int fd, const std::string& data) {
 
 }  // namespace
 
-std::string ControlSocketPath(const std::string& data_dir) { return data_dir + "/control.sock"; }
+std::string ControlSocketPath(const std::string& data_dir) {
+  return data_dir + "/control.sock";
+}
 
 StatusOr<ControlRequest> DecodeControlRequest(std::string_view line) {
   Json j = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
@@ -83,7 +85,8 @@ StatusOr<ControlRequest> DecodeControlRequest(std::string_view line) {
     if (!sel->is_string()) return InvalidArgument("\"selector\" must be a string k=v");
     std::string s = sel->get<std::string>();
     size_t eq = s.find('=');
-    if (eq == std::string::npos || eq == 0) return InvalidArgument("selector \"" + s + "\" is not of the form key=value");
+    if (eq == std::string::npos || eq == 0)
+      return InvalidArgument("selector \"" + s + "\" is not of the form key=value");
     r.selector_key = s.substr(0, eq);
     r.selector_value = s.substr(eq + 1);
   }

@@ -24,7 +24,7 @@
 namespace rotor::app {
 
 struct ControlRequest {
-  std::string op;                // rotate | revoke | ping | stats | reload
+  std::string op;  // rotate | revoke | ping | stats | reload
   std::vector<std::string> ids;
   std::string selector_key, selector_value;
   bool all = false;
@@ -70,7 +70,6 @@ class ControlServer {
 
 // SendControlRequest sends `request` to the daemon at `path`. Unavailable when
 // no daemon listens there.
-StatusOr<ControlReply> SendControlRequest(const std::string& path, const ControlRequest& request,
-                                          Duration timeout);
+StatusOr<ControlReply> SendControlRequest(const std::string& path, const ControlRequest& request, Duration timeout);
 
 }  // namespace rotor::app

@@ -15,9 +15,7 @@ StatusOr<std::unique_ptr<CrashHook>> CrashHook::FromEnvironment() {
 StatusOr<std::unique_ptr<CrashHook>> CrashHook::Parse(const std::string& spec) {
   const size_t a = spec.find(':');
   const size_t b = a == std::string::npos ? a : spec.find(':', a + 1);
-  auto bad = [&] {
-    return InvalidArgument("ROTOR_CRASH_AT=\"" + spec + "\": expected <before|after>:<effect>:<n>");
-  };
+  auto bad = [&] { return InvalidArgument("ROTOR_CRASH_AT=\"" + spec + "\": expected <before|after>:<effect>:<n>"); };
   if (b == std::string::npos) return bad();
   const std::string when = spec.substr(0, a), effect = spec.substr(a + 1, b - a - 1), count = spec.substr(b + 1);
   if (when != "before" && when != "after") return bad();

@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -238,7 +238,7 @@ int RunDaemon(const DaemonOptions& opt) {
 
   JournalDrainer drainer(journal.get());
 
-  std::mutex fleet_mu;  // guards `fleet` between the control thread and reloads
+  std::mutex fleet_mu;   // guards `fleet` between the control thread and reloads
   std::mutex reload_mu;  // one reload at a time (SIGHUP or `rotor apply`)
   // reload re-reads the fleet file; the running fleet stays when it is bad.
   auto reload = [&](const char* trigger) -> ControlReply {
@@ -301,9 +301,9 @@ int RunDaemon(const DaemonOptions& opt) {
       ControlRequest req = QueuedToRequest(cmd);
       ControlReply r = HandleControl(req, *runtime, *fleet);
       LogInfo("queued command executed", {{"verb", cmd.verb},
-                                           {"target", cmd.target},
-                                           {"result", r.message},
-                                           {"first_refusal", r.refused.empty() ? "" : r.refused.front().second}});
+                                          {"target", cmd.target},
+                                          {"result", r.message},
+                                          {"first_refusal", r.refused.empty() ? "" : r.refused.front().second}});
     }
   } else {
     LogWarn("could not read queued commands", {{"error", queued.status().ToString()}});

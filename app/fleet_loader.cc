@@ -54,14 +54,10 @@ std::string Quote(std::string_view s) {
 
 const char* NodeKind(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    default:
-      return "nothing";
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a mapping";
+    default: return "nothing";
   }
 }
 
@@ -228,9 +224,7 @@ class FleetParser {
     if (m.is_null() || m.line < 0) return source_;
     return source_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
   }
-  Status ErrorAt(const YAML::Mark& m, const std::string& what) const {
-    return InvalidArgument(Where(m) + ": " + what);
-  }
+  Status ErrorAt(const YAML::Mark& m, const std::string& what) const { return InvalidArgument(Where(m) + ": " + what); }
   Status ErrorAt(const YAML::Node& n, const std::string& what) const { return ErrorAt(n.Mark(), what); }
 
  private:
@@ -242,8 +236,7 @@ class FleetParser {
   StatusOr<int64_t> ReadInteger(const Field& f, int64_t min, int64_t max) const;
   StatusOr<double> ReadRenewFraction(const Field& f) const;
   StatusOr<double> ReadJitter(const Field& f) const;
-  StatusOr<RenewalPolicy> ReadPolicy(const YAML::Node& map, const std::string& name,
-                                     const YAML::Mark& at) const;
+  StatusOr<RenewalPolicy> ReadPolicy(const YAML::Node& map, const std::string& name, const YAML::Mark& at) const;
   Status ReadPolicies(const Field& f);
   Status ReadGroup(const YAML::Node& node, size_t index, FleetSpec* fleet);
   Status ReadLabels(const Field& f, std::map<std::string, std::string>* labels) const;
@@ -275,8 +268,8 @@ StatusOr<Fields> FleetParser::ReadFields(const YAML::Node& map, const std::strin
     }
     auto [it, inserted] = seen.emplace(name, key.Mark());
     if (!inserted) {
-      return ErrorAt(key, "duplicate key " + Quote(name) + " " + context + " (first given at " +
-                              Where(it->second) + ")");
+      return ErrorAt(key,
+                     "duplicate key " + Quote(name) + " " + context + " (first given at " + Where(it->second) + ")");
     }
     fields.Add(Field{name, key, entry.second});
   }
@@ -332,8 +325,8 @@ StatusOr<double> FleetParser::ReadRenewFraction(const Field& f) const {
     v = ParseDecimal(text);
   }
   if (!v || !(*v > 0.0 && *v < 1.0)) {
-    return ErrorAt(f.value, f.name + " must be a fraction strictly between 0 and 1 (e.g. 2/3 or 0.66), got " +
-                                Quote(text));
+    return ErrorAt(f.value,
+                   f.name + " must be a fraction strictly between 0 and 1 (e.g. 2/3 or 0.66), got " + Quote(text));
   }
   return *v;
 }
@@ -356,10 +349,9 @@ StatusOr<double> FleetParser::ReadJitter(const Field& f) const {
 StatusOr<RenewalPolicy> FleetParser::ReadPolicy(const YAML::Node& map, const std::string& name,
                                                 const YAML::Mark& at) const {
   const std::string context = "in policy " + Quote(name);
-  ROTOR_ASSIGN_OR_RETURN(Fields fields,
-                         ReadFields(map, context,
-                                    {"lifetime", "renew_at", "renew_before", "jitter", "grace", "backoff",
-                                     "circuit_breaker", "emergency_min_interval"}));
+  ROTOR_ASSIGN_OR_RETURN(Fields fields, ReadFields(map, context,
+                                                   {"lifetime", "renew_at", "renew_before", "jitter", "grace",
+                                                    "backoff", "circuit_breaker", "emergency_min_interval"}));
   RenewalPolicy p;
   p.name = name;
   const Field* lifetime = fields.Get("lifetime");
@@ -391,8 +383,8 @@ StatusOr<RenewalPolicy> FleetParser::ReadPolicy(const YAML::Node& map, const std
     ROTOR_ASSIGN_OR_RETURN(p.emergency_min_interval, ReadDuration(*f));
   }
   if (const Field* f = fields.Get("backoff")) {
-    ROTOR_ASSIGN_OR_RETURN(Fields backoff, ReadFields(f->value, "in backoff of policy " + Quote(name),
-                                                      {"base", "max"}));
+    ROTOR_ASSIGN_OR_RETURN(Fields backoff,
+                           ReadFields(f->value, "in backoff of policy " + Quote(name), {"base", "max"}));
     if (const Field* b = backoff.Get("base")) {
       ROTOR_ASSIGN_OR_RETURN(p.backoff_base, ReadDuration(*b));
     }
@@ -401,9 +393,8 @@ StatusOr<RenewalPolicy> FleetParser::ReadPolicy(const YAML::Node& map, const std
     }
   }
   if (const Field* f = fields.Get("circuit_breaker")) {
-    ROTOR_ASSIGN_OR_RETURN(Fields breaker,
-                           ReadFields(f->value, "in circuit_breaker of policy " + Quote(name),
-                                      {"max_issuances", "window", "max_failures"}));
+    ROTOR_ASSIGN_OR_RETURN(Fields breaker, ReadFields(f->value, "in circuit_breaker of policy " + Quote(name),
+                                                      {"max_issuances", "window", "max_failures"}));
     constexpr int64_t kMaxU32 = UINT32_MAX;
     if (const Field* m = breaker.Get("max_issuances")) {
       ROTOR_ASSIGN_OR_RETURN(int64_t v, ReadInteger(*m, 1, kMaxU32));
@@ -430,16 +421,16 @@ StatusOr<RenewalPolicy> FleetParser::ReadPolicy(const YAML::Node& map, const std
 Status FleetParser::ReadPolicies(const Field& f) {
   if (f.value.IsNull()) return Status::Ok();  // "policies:" with nothing under it
   if (!f.value.IsMap()) {
-    return ErrorAt(f.value, "policies: expected a mapping from policy name to policy, got " +
-                                std::string(NodeKind(f.value)));
+    return ErrorAt(f.value,
+                   "policies: expected a mapping from policy name to policy, got " + std::string(NodeKind(f.value)));
   }
   for (const auto& entry : f.value) {
     const YAML::Node& key = entry.first;
     if (!key.IsScalar()) return ErrorAt(key, "policy names must be plain names");
     const std::string& name = key.Scalar();
     if (!ValidIdentityId(name)) {
-      return ErrorAt(key, "invalid policy name " + Quote(name) +
-                              ": use 1 to 200 of A-Z a-z 0-9 . _ -, not starting with . or -");
+      return ErrorAt(
+          key, "invalid policy name " + Quote(name) + ": use 1 to 200 of A-Z a-z 0-9 . _ -, not starting with . or -");
     }
     auto it = policies_.find(name);
     if (it != policies_.end()) {
@@ -463,8 +454,8 @@ Status FleetParser::ReadLabels(const Field& f, std::map<std::string, std::string
     const std::string& k = key.Scalar();
     bool ok = !k.empty() && k.size() <= kMaxLabelKeyBytes;
     for (char c : k) {
-      ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                  c == '_' || c == '-' || c == '/');
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                  c == '-' || c == '/');
     }
     if (!ok) {
       return ErrorAt(key, "invalid label key " + Quote(k) + ": use 1 to 63 of A-Z a-z 0-9 . _ - /");
@@ -474,8 +465,7 @@ Status FleetParser::ReadLabels(const Field& f, std::map<std::string, std::string
                               (k == "group" ? "group name" : "credential kind"));
     }
     if (!value.IsScalar()) {
-      return ErrorAt(value.IsNull() ? key : value,
-                     "label " + Quote(k) + ": expected a value, got " + NodeKind(value));
+      return ErrorAt(value.IsNull() ? key : value, "label " + Quote(k) + ": expected a value, got " + NodeKind(value));
     }
     const std::string& v = value.Scalar();
     bool printable = v.size() <= kMaxLabelValueBytes;
@@ -499,10 +489,9 @@ Status FleetParser::ReadGroup(const YAML::Node& node, size_t index, FleetSpec* f
     }
   }
   const std::string context = "in " + label;
-  ROTOR_ASSIGN_OR_RETURN(Fields fields,
-                         ReadFields(node, context,
-                                    {"name", "kind", "policy", "labels", "count", "id_pattern", "identities",
-                                     "hook", "verify_command", "command_timeout"}));
+  ROTOR_ASSIGN_OR_RETURN(Fields fields, ReadFields(node, context,
+                                                   {"name", "kind", "policy", "labels", "count", "id_pattern",
+                                                    "identities", "hook", "verify_command", "command_timeout"}));
   GroupSpec g;
   GroupOrigin origin;
   origin.group = node.Mark();
@@ -516,8 +505,8 @@ Status FleetParser::ReadGroup(const YAML::Node& node, size_t index, FleetSpec* f
   }
   for (size_t i = 0; i < fleet->groups.size(); ++i) {
     if (fleet->groups[i].name == g.name) {
-      return ErrorAt(name->value, "duplicate group name " + Quote(g.name) + " (first declared at " +
-                                      Where(origins_[i].group) + ")");
+      return ErrorAt(name->value,
+                     "duplicate group name " + Quote(g.name) + " (first declared at " + Where(origins_[i].group) + ")");
     }
   }
 
@@ -543,9 +532,9 @@ Status FleetParser::ReadGroup(const YAML::Node& node, size_t index, FleetSpec* f
       }
       g.policy = it->second.policy;
     } else {
-      return ErrorAt(f->value.IsNull() ? f->key : f->value,
-                     "policy: expected a policy name or a mapping of policy fields, got " +
-                         std::string(NodeKind(f->value)));
+      return ErrorAt(
+          f->value.IsNull() ? f->key : f->value,
+          "policy: expected a policy name or a mapping of policy fields, got " + std::string(NodeKind(f->value)));
     }
   }
 
@@ -567,8 +556,7 @@ Status FleetParser::ReadGroup(const YAML::Node& node, size_t index, FleetSpec* f
                      "identities: expected a list of identity ids, got " + std::string(NodeKind(f->value)));
     }
     if (total_ids_ + static_cast<int64_t>(f->value.size()) > kMaxFleetIdentities) {
-      return ErrorAt(f->value, "the fleet declares more than " + std::to_string(kMaxFleetIdentities) +
-                                   " identities");
+      return ErrorAt(f->value, "the fleet declares more than " + std::to_string(kMaxFleetIdentities) + " identities");
     }
     for (const auto& item : f->value) {
       if (!item.IsScalar()) {
@@ -606,14 +594,14 @@ Status FleetParser::ReadGroup(const YAML::Node& node, size_t index, FleetSpec* f
     for (int64_t probe : {int64_t{0}, n - 1}) {
       std::string id = compiled->Render(probe);
       if (!ValidIdentityId(id)) {
-        return ErrorAt(pattern_mark, "id_pattern " + Quote(origin.pattern) + " makes the invalid id " +
-                                         Quote(id) + ": ids use 1 to 200 of A-Z a-z 0-9 . _ -, "
+        return ErrorAt(pattern_mark, "id_pattern " + Quote(origin.pattern) + " makes the invalid id " + Quote(id) +
+                                         ": ids use 1 to 200 of A-Z a-z 0-9 . _ -, "
                                          "not starting with . or -");
       }
     }
     if (total_ids_ + n > kMaxFleetIdentities) {
-      return ErrorAt(count->value, "the fleet declares more than " + std::to_string(kMaxFleetIdentities) +
-                                       " identities");
+      return ErrorAt(count->value,
+                     "the fleet declares more than " + std::to_string(kMaxFleetIdentities) + " identities");
     }
     total_ids_ += n;
     g.identities.reserve(g.identities.size() + static_cast<size_t>(n));
@@ -621,8 +609,9 @@ Status FleetParser::ReadGroup(const YAML::Node& node, size_t index, FleetSpec* f
     origin.generated = count->value.Mark();
   }
   if (g.identities.empty()) {
-    return ErrorAt(node, label + " declares no identities: give count (and optionally id_pattern), "
-                                 "a list of identities, or both");
+    return ErrorAt(node, label +
+                             " declares no identities: give count (and optionally id_pattern), "
+                             "a list of identities, or both");
   }
   fleet->groups.push_back(std::move(g));
   origins_.push_back(std::move(origin));
@@ -650,7 +639,7 @@ Status FleetParser::CheckUniqueIds(const FleetSpec& fleet) const {
   size_t capacity = 16;
   const size_t total = static_cast<size_t>(total_ids_);
   while (capacity < total + total / 2) capacity <<= 1;  // load factor at most 2/3
-  std::vector<uint64_t> slots(capacity, 0);  // 0: empty; else (group + 1) << 32 | index
+  std::vector<uint64_t> slots(capacity, 0);             // 0: empty; else (group + 1) << 32 | index
   auto id_at = [&](uint64_t ref) -> const std::string& {
     return fleet.groups[(ref >> 32) - 1].identities[ref & 0xffffffffu];
   };

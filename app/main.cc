@@ -131,8 +131,7 @@ int main(int argc, char** argv) {
 
   // CLI11 reports an unknown command only as "a subcommand is required": name it.
   if (argc > 1 && argv[1][0] != '-' && !KnownSubcommand(app, argv[1], "")) return kExitUsage;
-  if (argc > 2 && std::string(argv[1]) == "audit" && argv[2][0] != '-' &&
-      !KnownSubcommand(*audit, argv[2], "audit ")) {
+  if (argc > 2 && std::string(argv[1]) == "audit" && argv[2][0] != '-' && !KnownSubcommand(*audit, argv[2], "audit ")) {
     return kExitUsage;
   }
 

@@ -62,8 +62,8 @@ StatusOr<ReconcilePlan> Reconcile(StateStore& store, const FleetSpec& fleet, con
       declared_ids.insert(id);
       auto it = stored.find(id);
       if (it == stored.end()) {
-        writes.push_back(Declare(NewRecord(id, group.name, group.kind, now), group, hasher, now, source,
-                                 "identity.declared"));
+        writes.push_back(
+            Declare(NewRecord(id, group.name, group.kind, now), group, hasher, now, source, "identity.declared"));
         continue;
       }
       RotationRecord& r = it->second;
@@ -112,8 +112,8 @@ StatusOr<ReconcilePlan> ReconcileReload(StateStore& store, const FleetSpec& old_
         if (existing->phase != Phase::kRetired) continue;  // still retiring: it stays under its old lifecycle
         writes.push_back(Declare(Redeclare(*existing, group, now), group, hasher, now, source, "identity.declared"));
       } else if (existing.status().code() == StatusCode::kNotFound) {
-        writes.push_back(Declare(NewRecord(id, group.name, group.kind, now), group, hasher, now, source,
-                                 "identity.declared"));
+        writes.push_back(
+            Declare(NewRecord(id, group.name, group.kind, now), group, hasher, now, source, "identity.declared"));
       } else {
         return existing.status();
       }

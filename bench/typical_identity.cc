@@ -36,21 +36,11 @@ Event SuccessOutcome(const Effect& effect, Instant now) {
       ev.issued_at = now;
       ev.fingerprint = SyntheticFingerprint(effect.version.generation);
       break;
-    case EffectType::kDeliver:
-      ev.type = EventType::kDelivered;
-      break;
-    case EffectType::kVerify:
-      ev.type = EventType::kVerified;
-      break;
-    case EffectType::kActivate:
-      ev.type = EventType::kActivated;
-      break;
-    case EffectType::kDiscard:
-      ev.type = EventType::kDiscarded;
-      break;
-    case EffectType::kRetire:
-      ev.type = EventType::kVersionRetired;
-      break;
+    case EffectType::kDeliver: ev.type = EventType::kDelivered; break;
+    case EffectType::kVerify: ev.type = EventType::kVerified; break;
+    case EffectType::kActivate: ev.type = EventType::kActivated; break;
+    case EffectType::kDiscard: ev.type = EventType::kDiscarded; break;
+    case EffectType::kRetire: ev.type = EventType::kVersionRetired; break;
   }
   return ev;
 }

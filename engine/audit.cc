@@ -21,8 +21,8 @@ std::string EventHash(const Hasher& hasher, const JsonValue& event) {
   return HexSha256(hasher, input);
 }
 
-std::string ChainAuditEvent(const Hasher& hasher, const AuditFact& fact, Instant now,
-                            std::string_view source, RotationRecord* record) {
+std::string ChainAuditEvent(const Hasher& hasher, const AuditFact& fact, Instant now, std::string_view source,
+                            RotationRecord* record) {
   uint64_t seq = record->chain_seq + 1;
   std::string prevhash = record->chain_hash.empty() ? kGenesisHash : record->chain_hash;
 

@@ -20,8 +20,7 @@
 
 namespace rotor {
 
-inline constexpr char kGenesisHash[] =
-    "0000000000000000000000000000000000000000000000000000000000000000";
+inline constexpr char kGenesisHash[] = "0000000000000000000000000000000000000000000000000000000000000000";
 inline constexpr char kEventTypePrefix[] = "dev.rotor.";
 
 // FormatSequence renders a chain sequence as 20 zero-padded decimal digits so
@@ -30,8 +29,8 @@ std::string FormatSequence(uint64_t seq);
 
 // ChainAuditEvent renders `fact` as the next event of `record`'s chain at
 // `now`, advances record->chain_seq / chain_hash, and returns the line.
-std::string ChainAuditEvent(const Hasher& hasher, const AuditFact& fact, Instant now,
-                            std::string_view source, RotationRecord* record);
+std::string ChainAuditEvent(const Hasher& hasher, const AuditFact& fact, Instant now, std::string_view source,
+                            RotationRecord* record);
 
 // EventHash computes the hash of a parsed event (its "hash" member ignored).
 std::string EventHash(const Hasher& hasher, const JsonValue& event);

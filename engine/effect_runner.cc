@@ -108,8 +108,7 @@ void EffectRunner::Deliver(std::vector<EffectJob*>& jobs, std::vector<EffectOutc
     EffectJob& job = *jobs[i];
     if (!job.candidate || job.candidate->material.empty()) {
       // After a restart the material is gone: only a fresh candidate can proceed.
-      outs[i]->event = FailedEvent(EffectType::kDeliver,
-                                   PermissionDenied("candidate material is no longer available"));
+      outs[i]->event = FailedEvent(EffectType::kDeliver, PermissionDenied("candidate material is no longer available"));
       continue;
     }
     items.push_back({job.record.id, job.effect.version.generation, job.candidate->material.view()});
@@ -138,8 +137,8 @@ EffectOutcome EffectRunner::Verify(EffectJob& job) {
   }
   std::string fingerprint = "sha256:" + HexSha256(*ports_.hasher, material->view());
   if (fingerprint != v.fingerprint) {
-    out.event = FailedEvent(EffectType::kVerify,
-                            PermissionDenied("delivered material does not match the issued fingerprint"));
+    out.event =
+        FailedEvent(EffectType::kVerify, PermissionDenied("delivered material does not match the issued fingerprint"));
     return out;
   }
   if (job.group && !job.group->verify_command.empty() && ports_.commands) {
@@ -162,8 +161,8 @@ void EffectRunner::FileBatch(EffectType type, std::vector<EffectJob*>& jobs, std
   } else {  // kDiscard
     std::vector<DeliverySink::DiscardItem> items;
     for (auto* job : jobs) {
-      items.push_back({job->record.id, job->effect.version.generation,
-                       job->effect.restore ? job->effect.restore->generation : 0});
+      items.push_back(
+          {job->record.id, job->effect.version.generation, job->effect.restore ? job->effect.restore->generation : 0});
     }
     results = ports_.sink->Discard(items);
   }

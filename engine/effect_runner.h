@@ -31,13 +31,13 @@ struct EffectRunnerPorts {
   const Hasher* hasher = nullptr;
   CredentialGenerator* generator = nullptr;
   DeliverySink* sink = nullptr;
-  CommandRunner* commands = nullptr;    // optional: hooks and verify commands
-  FaultInjector* faults = nullptr;      // optional: tests only
+  CommandRunner* commands = nullptr;  // optional: hooks and verify commands
+  FaultInjector* faults = nullptr;    // optional: tests only
 };
 
 // One effect to run, with what it needs.
 struct EffectJob {
-  RotationRecord record;                 // snapshot when the effect was emitted
+  RotationRecord record;  // snapshot when the effect was emitted
   Effect effect;
   const GroupSpec* group = nullptr;      // hooks, verify command (may be null)
   std::shared_ptr<Candidate> candidate;  // kDeliver: the material from kGenerate

@@ -12,8 +12,8 @@ const GroupSpec* FleetSpec::FindGroup(const std::string& name) const {
 bool ValidIdentityId(const std::string& id) {
   if (id.empty() || id.size() > 200 || id[0] == '.' || id[0] == '-') return false;
   for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;

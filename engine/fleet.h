@@ -18,8 +18,8 @@ struct GroupSpec {
   RenewalPolicy policy;
   std::map<std::string, std::string> labels;
   std::vector<std::string> identities;  // expanded identity ids, unique fleet-wide
-  std::string hook;            // optional shell command run after delivery
-  std::string verify_command;  // optional shell command run by the verify step
+  std::string hook;                     // optional shell command run after delivery
+  std::string verify_command;           // optional shell command run by the verify step
   Duration command_timeout = Duration::Seconds(30);
 };
 

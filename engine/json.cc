@@ -39,7 +39,9 @@ const JsonValue* JsonValue::Find(std::string_view key) const {
   return it == object_.end() ? nullptr : &it->second;
 }
 
-void JsonValue::Set(std::string key, JsonValue value) { object_[std::move(key)] = std::move(value); }
+void JsonValue::Set(std::string key, JsonValue value) {
+  object_[std::move(key)] = std::move(value);
+}
 
 namespace {
 
@@ -83,9 +85,18 @@ class Parser {
       *out = JsonValue::String(std::move(str));
       return Status::Ok();
     }
-    if (Consume("true")) { *out = JsonValue::Bool(true); return Status::Ok(); }
-    if (Consume("false")) { *out = JsonValue::Bool(false); return Status::Ok(); }
-    if (Consume("null")) { *out = JsonValue::Null(); return Status::Ok(); }
+    if (Consume("true")) {
+      *out = JsonValue::Bool(true);
+      return Status::Ok();
+    }
+    if (Consume("false")) {
+      *out = JsonValue::Bool(false);
+      return Status::Ok();
+    }
+    if (Consume("null")) {
+      *out = JsonValue::Null();
+      return Status::Ok();
+    }
     if (c == '-' || (c >= '0' && c <= '9')) return ParseInt(out);
     return Error(std::string("unexpected character '") + c + "'");
   }
@@ -108,7 +119,8 @@ class Parser {
     }
     if (pos_ == start) return Error("expected digits");
     if (s_[start] == '0' && pos_ - start > 1) return Error("leading zero");
-    if (pos_ < s_.size() && (s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E')) return Error("only integers are allowed");
+    if (pos_ < s_.size() && (s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E'))
+      return Error("only integers are allowed");
     if (!neg && v == kLimit) return Error("integer out of range");
     int64_t iv = neg ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
     *out = JsonValue::Int(iv);
@@ -139,10 +151,14 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       char c = s_[pos_ + i];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= static_cast<uint32_t>(c - 'A' + 10);
-      else return false;
+      if (c >= '0' && c <= '9')
+        v |= static_cast<uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<uint32_t>(c - 'A' + 10);
+      else
+        return false;
     }
     pos_ += 4;
     *cp = v;
@@ -189,8 +205,7 @@ class Parser {
           AppendUtf8(cp, out);
           break;
         }
-        default:
-          return Error("bad escape");
+        default: return Error("bad escape");
       }
     }
   }
@@ -209,8 +224,14 @@ class Parser {
       out->Push(std::move(item));
       SkipWs();
       if (pos_ >= s_.size()) return Error("unterminated array");
-      if (s_[pos_] == ',') { ++pos_; continue; }
-      if (s_[pos_] == ']') { ++pos_; return Status::Ok(); }
+      if (s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (s_[pos_] == ']') {
+        ++pos_;
+        return Status::Ok();
+      }
       return Error("expected ',' or ']'");
     }
   }
@@ -237,8 +258,14 @@ class Parser {
       out->Set(std::move(key), std::move(value));
       SkipWs();
       if (pos_ >= s_.size()) return Error("unterminated object");
-      if (s_[pos_] == ',') { ++pos_; continue; }
-      if (s_[pos_] == '}') { ++pos_; return Status::Ok(); }
+      if (s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (s_[pos_] == '}') {
+        ++pos_;
+        return Status::Ok();
+      }
       return Error("expected ',' or '}'");
     }
   }
@@ -249,7 +276,9 @@ class Parser {
 
 }  // namespace
 
-StatusOr<JsonValue> ParseJson(std::string_view text) { return Parser(text).ParseDocument(); }
+StatusOr<JsonValue> ParseJson(std::string_view text) {
+  return Parser(text).ParseDocument();
+}
 
 void AppendJsonString(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";

@@ -17,9 +17,9 @@ StatusOr<CredentialKind> ParseCredentialKind(std::string_view name) {
 }
 
 namespace {
-constexpr Phase kAllPhases[] = {Phase::kNew,        Phase::kActive,     Phase::kIssuing,     Phase::kDelivering,
-                                Phase::kVerifying,  Phase::kCommitting, Phase::kRollingBack, Phase::kBackoff,
-                                Phase::kQuarantined, Phase::kRetiring,  Phase::kRetired};
+constexpr Phase kAllPhases[] = {Phase::kNew,         Phase::kActive,     Phase::kIssuing,     Phase::kDelivering,
+                                Phase::kVerifying,   Phase::kCommitting, Phase::kRollingBack, Phase::kBackoff,
+                                Phase::kQuarantined, Phase::kRetiring,   Phase::kRetired};
 }
 
 const char* PhaseName(Phase phase) {
@@ -47,8 +47,8 @@ StatusOr<Phase> ParsePhase(std::string_view name) {
 }
 
 bool IsResting(Phase phase) {
-  return phase == Phase::kNew || phase == Phase::kActive || phase == Phase::kBackoff ||
-         phase == Phase::kQuarantined || phase == Phase::kRetired;
+  return phase == Phase::kNew || phase == Phase::kActive || phase == Phase::kBackoff || phase == Phase::kQuarantined ||
+         phase == Phase::kRetired;
 }
 
 const char* RotationReasonName(RotationReason reason) {
@@ -72,18 +72,21 @@ Status CheckInvariants(const RotationRecord& r) {
   if (needs_pending && !r.pending) return fail("no pending version");
   if (!needs_pending && r.pending) return fail("a pending version outside delivery/verification");
   if (r.phase == Phase::kNew && (r.current || !r.retiring.empty())) return fail("a new identity holds versions");
-  if (r.phase == Phase::kRetired && (r.current || !r.retiring.empty())) return fail("a retired identity holds versions");
+  if (r.phase == Phase::kRetired && (r.current || !r.retiring.empty()))
+    return fail("a retired identity holds versions");
   // Once committed, exactly one current until retirement: phases that can only
   // be reached after the first commit must hold one.
   if ((r.phase == Phase::kActive || r.phase == Phase::kRetiring) && !r.current) return fail("no current version");
   if (!r.current && !r.retiring.empty()) return fail("retiring versions without a current one");
   if (r.current) {
-    if (r.current->generation == 0 || r.current->generation >= r.next_generation) return fail("current generation out of range");
+    if (r.current->generation == 0 || r.current->generation >= r.next_generation)
+      return fail("current generation out of range");
     if (r.current->not_after <= r.current->issued_at) return fail("current expires before it was issued");
     if (r.current->fingerprint.empty()) return fail("current has no fingerprint");
   }
   if (r.pending) {
-    if (r.pending->generation == 0 || r.pending->generation >= r.next_generation) return fail("pending generation out of range");
+    if (r.pending->generation == 0 || r.pending->generation >= r.next_generation)
+      return fail("pending generation out of range");
     if (r.current && r.pending->generation == r.current->generation) return fail("pending equals current");
   }
   for (size_t i = 0; i < r.retiring.size(); ++i) {
@@ -264,8 +267,10 @@ StatusOr<RotationRecord> DecodeRecord(std::string_view bytes) {
   r.chain_hash = rd.Str();
   if (!rd.ok()) return InvalidArgument("record truncated");
   if (!rd.done()) return InvalidArgument("record has trailing bytes");
-  if (kind != static_cast<uint8_t>(CredentialKind::kApiKey)) return InvalidArgument("record: unknown kind " + std::to_string(kind));
-  if (phase > static_cast<uint8_t>(Phase::kRetired)) return InvalidArgument("record: unknown phase " + std::to_string(phase));
+  if (kind != static_cast<uint8_t>(CredentialKind::kApiKey))
+    return InvalidArgument("record: unknown kind " + std::to_string(kind));
+  if (phase > static_cast<uint8_t>(Phase::kRetired))
+    return InvalidArgument("record: unknown phase " + std::to_string(phase));
   if (reason > static_cast<uint8_t>(RotationReason::kEmergency)) return InvalidArgument("record: unknown reason");
   r.kind = static_cast<CredentialKind>(kind);
   r.phase = static_cast<Phase>(phase);

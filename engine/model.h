@@ -23,17 +23,17 @@ StatusOr<CredentialKind> ParseCredentialKind(std::string_view name);
 
 // Phase of an identity in its rotation lifecycle (ARCHITECTURE §3).
 enum class Phase : uint8_t {
-  kNew = 0,         // declared, nothing issued yet
-  kActive = 1,      // one current version, waiting for its renewal point
-  kIssuing = 2,     // candidate being generated
-  kDelivering = 3,  // candidate persisted as pending, being written to its destination
-  kVerifying = 4,   // delivered, being checked
-  kCommitting = 5,  // verified, `current` being switched to it
-  kRollingBack = 6, // a failed candidate being discarded, `current` restored
-  kBackoff = 7,     // waiting to retry after a failure
-  kQuarantined = 8, // circuit breaker open: no issuance until an operator acts
-  kRetiring = 9,    // removed from the fleet; its versions being retired
-  kRetired = 10,    // nothing left
+  kNew = 0,          // declared, nothing issued yet
+  kActive = 1,       // one current version, waiting for its renewal point
+  kIssuing = 2,      // candidate being generated
+  kDelivering = 3,   // candidate persisted as pending, being written to its destination
+  kVerifying = 4,    // delivered, being checked
+  kCommitting = 5,   // verified, `current` being switched to it
+  kRollingBack = 6,  // a failed candidate being discarded, `current` restored
+  kBackoff = 7,      // waiting to retry after a failure
+  kQuarantined = 8,  // circuit breaker open: no issuance until an operator acts
+  kRetiring = 9,     // removed from the fleet; its versions being retired
+  kRetired = 10,     // nothing left
 };
 const char* PhaseName(Phase phase);
 StatusOr<Phase> ParsePhase(std::string_view name);
@@ -45,10 +45,10 @@ enum class RotationReason : uint8_t { kNone = 0, kInitial, kScheduled, kOverdue,
 const char* RotationReasonName(RotationReason reason);
 
 struct CredentialVersion {
-  uint64_t generation = 0;   // unique per identity, never reused
-  Instant issued_at;         // the signing/generation instant
+  uint64_t generation = 0;  // unique per identity, never reused
+  Instant issued_at;        // the signing/generation instant
   Instant not_after;
-  std::string fingerprint;   // "sha256:<hex>" of the credential material, never the material
+  std::string fingerprint;  // "sha256:<hex>" of the credential material, never the material
 
   bool operator==(const CredentialVersion&) const = default;
 };
@@ -72,12 +72,12 @@ struct RotationRecord {
   std::optional<CredentialVersion> pending;
   std::vector<RetiringVersion> retiring;  // previous versions still inside their grace window
   uint64_t next_generation = 1;
-  Instant next_due;                       // when the shard must wake this identity
+  Instant next_due;  // when the shard must wake this identity
 
   // The rotation in flight (or last attempted).
   RotationReason reason = RotationReason::kNone;
-  bool emergency = false;                 // commit retires the old version at once
-  uint32_t stage_attempts = 0;            // transient retries of the current stage
+  bool emergency = false;       // commit retires the old version at once
+  uint32_t stage_attempts = 0;  // transient retries of the current stage
   uint32_t consecutive_failures = 0;
   std::string last_error;
 

@@ -61,8 +61,8 @@ Instant RenewalPoint(const RenewalPolicy& p, std::string_view identity_id, Insta
   }
   offset = std::clamp<int64_t>(offset, 1, span);
   // Jitter moves the renewal earlier, never later: earlier is always safe.
-  int64_t jitter = static_cast<int64_t>(
-      std::floor(static_cast<long double>(offset) * p.jitter * IdentityUnit(identity_id, 0)));
+  int64_t jitter =
+      static_cast<int64_t>(std::floor(static_cast<long double>(offset) * p.jitter * IdentityUnit(identity_id, 0)));
   offset = std::max<int64_t>(offset - jitter, 1);
   return Instant{issued_at.micros + offset};
 }

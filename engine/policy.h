@@ -47,8 +47,7 @@ double IdentityUnit(std::string_view identity_id, uint64_t salt);
 
 // RenewalPoint returns when a credential issued at `issued_at` and valid until
 // `not_after` must be renewed. Always > issued_at and ≤ not_after.
-Instant RenewalPoint(const RenewalPolicy& policy, std::string_view identity_id, Instant issued_at,
-                     Instant not_after);
+Instant RenewalPoint(const RenewalPolicy& policy, std::string_view identity_id, Instant issued_at, Instant not_after);
 
 // BackoffDelay returns the wait before retry number `failures` (1-based).
 Duration BackoffDelay(const RenewalPolicy& policy, std::string_view identity_id, uint32_t failures);

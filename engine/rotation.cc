@@ -61,8 +61,12 @@ class Machine {
     switch (ev.type) {
       case EventType::kDue: OnDue(); break;
       case EventType::kGenerated: OnGenerated(ev); break;
-      case EventType::kDelivered: Advance(ev, Phase::kDelivering, Phase::kVerifying, "credential.delivered", EffectType::kVerify); break;
-      case EventType::kVerified: Advance(ev, Phase::kVerifying, Phase::kCommitting, "credential.verified", EffectType::kActivate); break;
+      case EventType::kDelivered:
+        Advance(ev, Phase::kDelivering, Phase::kVerifying, "credential.delivered", EffectType::kVerify);
+        break;
+      case EventType::kVerified:
+        Advance(ev, Phase::kVerifying, Phase::kCommitting, "credential.verified", EffectType::kActivate);
+        break;
       case EventType::kActivated: OnActivated(ev); break;
       case EventType::kDiscarded: OnDiscarded(ev); break;
       case EventType::kVersionRetired: OnVersionRetired(ev.generation); break;
@@ -121,9 +125,7 @@ class Machine {
 
   void OnDue() {
     switch (r().phase) {
-      case Phase::kNew:
-        StartRotation(RotationReason::kInitial);
-        return;
+      case Phase::kNew: StartRotation(RotationReason::kInitial); return;
       case Phase::kActive:
       case Phase::kBackoff:
       case Phase::kQuarantined: {
@@ -152,26 +154,17 @@ class Machine {
         }
         return;
       }
-      case Phase::kIssuing:
-        Emit(EffectType::kGenerate, CredentialVersion{InFlightGeneration(), {}, {}, {}});
-        return;
+      case Phase::kIssuing: Emit(EffectType::kGenerate, CredentialVersion{InFlightGeneration(), {}, {}, {}}); return;
       case Phase::kDelivering:
         if (now_ >= r().next_due) Emit(EffectType::kDeliver, *r().pending);
         return;
       case Phase::kVerifying:
         if (now_ >= r().next_due) Emit(EffectType::kVerify, *r().pending);
         return;
-      case Phase::kCommitting:
-        Emit(EffectType::kActivate, *r().pending);
-        return;
-      case Phase::kRollingBack:
-        Emit(EffectType::kDiscard, *r().pending, r().current);
-        return;
-      case Phase::kRetiring:
-        EmitRetiring();
-        return;
-      case Phase::kRetired:
-        return;
+      case Phase::kCommitting: Emit(EffectType::kActivate, *r().pending); return;
+      case Phase::kRollingBack: Emit(EffectType::kDiscard, *r().pending, r().current); return;
+      case Phase::kRetiring: EmitRetiring(); return;
+      case Phase::kRetired: return;
     }
   }
 
@@ -210,12 +203,13 @@ class Machine {
   void OnGenerated(const Event& ev) {
     auto& rec = r();
     if (rec.phase != Phase::kIssuing) return Reject(FailedPrecondition("stale generation result"));
-    if (ev.generation != InFlightGeneration()) return Reject(FailedPrecondition("generation result for another generation"));
+    if (ev.generation != InFlightGeneration())
+      return Reject(FailedPrecondition("generation result for another generation"));
     CredentialVersion v;
     v.generation = InFlightGeneration();
     v.issued_at = ev.issued_at;
-    v.not_after = ev.issued_at.micros > kMaxInstant.micros - p_.lifetime.micros ? kMaxInstant
-                                                                                 : ev.issued_at + p_.lifetime;
+    v.not_after =
+        ev.issued_at.micros > kMaxInstant.micros - p_.lifetime.micros ? kMaxInstant : ev.issued_at + p_.lifetime;
     v.fingerprint = ev.fingerprint;
     rec.pending = v;
     rec.issuances_in_window++;
@@ -423,10 +417,8 @@ class Machine {
                                                : RotationReason::kOperator);
         return;
       case Phase::kRetiring:
-      case Phase::kRetired:
-        return Reject(FailedPrecondition(rec.id + " is retired"));
-      default:
-        return Reject(Unavailable(rec.id + " " + kAlreadyRotating + " (" + PhaseName(rec.phase) + ")"));
+      case Phase::kRetired: return Reject(FailedPrecondition(rec.id + " is retired"));
+      default: return Reject(Unavailable(rec.id + " " + kAlreadyRotating + " (" + PhaseName(rec.phase) + ")"));
     }
   }
 
@@ -437,9 +429,9 @@ class Machine {
     }
     if (!rec.current) return Reject(FailedPrecondition(rec.id + " has no issued credential to revoke"));
     if (rec.last_emergency_at.micros != 0 && now_ - rec.last_emergency_at < p_.emergency_min_interval) {
-      return Reject(Status(StatusCode::kResourceExhausted,
-                           "emergency rotations of " + rec.id + " are limited to one per " +
-                               FormatDuration(p_.emergency_min_interval)));
+      return Reject(Status(
+          StatusCode::kResourceExhausted,
+          "emergency rotations of " + rec.id + " are limited to one per " + FormatDuration(p_.emergency_min_interval)));
     }
     rec.last_emergency_at = now_;
     rec.emergency = true;
@@ -477,10 +469,8 @@ class Machine {
         EmitRetiring();
         return;
       case Phase::kRetiring:
-      case Phase::kRetired:
-        return;
-      default:
-        return Reject(Unavailable(rec.id + " is rotating; retire it when it rests"));
+      case Phase::kRetired: return;
+      default: return Reject(Unavailable(rec.id + " is rotating; retire it when it rests"));
     }
   }
 
@@ -528,9 +518,7 @@ class Machine {
   void OnRecover() {
     auto& rec = r();
     switch (rec.phase) {
-      case Phase::kIssuing:
-        Emit(EffectType::kGenerate, CredentialVersion{InFlightGeneration(), {}, {}, {}});
-        return;
+      case Phase::kIssuing: Emit(EffectType::kGenerate, CredentialVersion{InFlightGeneration(), {}, {}, {}}); return;
       case Phase::kDelivering:
         // The candidate's material lived only in memory: discard and regenerate.
         rec.phase = Phase::kRollingBack;
@@ -543,20 +531,11 @@ class Machine {
         Data("retry", "new_candidate");
         Emit(EffectType::kDiscard, *rec.pending, rec.current);
         return;
-      case Phase::kVerifying:
-        Emit(EffectType::kVerify, *rec.pending);
-        return;
-      case Phase::kCommitting:
-        Emit(EffectType::kActivate, *rec.pending);
-        return;
-      case Phase::kRollingBack:
-        Emit(EffectType::kDiscard, *rec.pending, rec.current);
-        return;
-      case Phase::kRetiring:
-        EmitRetiring();
-        return;
-      default:
-        return;  // resting: the shard wakes it at next_due
+      case Phase::kVerifying: Emit(EffectType::kVerify, *rec.pending); return;
+      case Phase::kCommitting: Emit(EffectType::kActivate, *rec.pending); return;
+      case Phase::kRollingBack: Emit(EffectType::kDiscard, *rec.pending, rec.current); return;
+      case Phase::kRetiring: EmitRetiring(); return;
+      default: return;  // resting: the shard wakes it at next_due
     }
   }
 

@@ -83,15 +83,14 @@ struct AuditFact {
 struct StepResult {
   RotationRecord record;
   std::vector<Effect> effects;
-  bool persist = false;   // record changed: write it with `audit` in one transaction
-  AuditFact audit;        // meaningful only when persist
-  Status rejected;        // an operator event that was refused (record unchanged)
+  bool persist = false;  // record changed: write it with `audit` in one transaction
+  AuditFact audit;       // meaningful only when persist
+  Status rejected;       // an operator event that was refused (record unchanged)
 };
 
 // Step applies `event` to `record` at `now` under `policy`.
 // Postcondition: CheckInvariants(result.record) is OK whenever it held before.
-StepResult Step(const RotationRecord& record, const Event& event, Instant now,
-                const RenewalPolicy& policy);
+StepResult Step(const RotationRecord& record, const Event& event, Instant now, const RenewalPolicy& policy);
 
 // kAlreadyRotating is in the message of the Unavailable refusal of an
 // operator rotate while a rotation is in flight: callers that treat "a new

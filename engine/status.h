@@ -12,15 +12,15 @@ namespace rotor {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,   // bad input: a config value, a flag, a malformed record
+  kInvalidArgument,  // bad input: a config value, a flag, a malformed record
   kNotFound,
   kAlreadyExists,
   kFailedPrecondition,  // e.g. data dir locked by another daemon, wrong format version
-  kUnavailable,       // transient: retry may succeed
-  kDataLoss,          // corruption detected: a broken hash chain, a truncated journal
-  kPermissionDenied,  // a rejection that retrying the same input cannot fix
+  kUnavailable,         // transient: retry may succeed
+  kDataLoss,            // corruption detected: a broken hash chain, a truncated journal
+  kPermissionDenied,    // a rejection that retrying the same input cannot fix
   kResourceExhausted,
-  kAborted,           // simulated crash, lost lease
+  kAborted,  // simulated crash, lost lease
   kInternal,
 };
 
@@ -44,14 +44,30 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
-inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
-inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
-inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
-inline Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
-inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
-inline Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
+inline Status NotFound(std::string m) {
+  return {StatusCode::kNotFound, std::move(m)};
+}
+inline Status FailedPrecondition(std::string m) {
+  return {StatusCode::kFailedPrecondition, std::move(m)};
+}
+inline Status Unavailable(std::string m) {
+  return {StatusCode::kUnavailable, std::move(m)};
+}
+inline Status DataLoss(std::string m) {
+  return {StatusCode::kDataLoss, std::move(m)};
+}
+inline Status PermissionDenied(std::string m) {
+  return {StatusCode::kPermissionDenied, std::move(m)};
+}
+inline Status Internal(std::string m) {
+  return {StatusCode::kInternal, std::move(m)};
+}
+inline Status Aborted(std::string m) {
+  return {StatusCode::kAborted, std::move(m)};
+}
 
 // IsTransient reports whether retrying the same operation may succeed.
 inline bool IsTransient(const Status& s) {
@@ -61,7 +77,7 @@ inline bool IsTransient(const Status& s) {
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  StatusOr(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   StatusOr(Status status) : status_(std::move(status)) {  // NOLINT
     if (status_.ok()) status_ = Internal("StatusOr constructed from OK status without a value");
   }
@@ -81,9 +97,9 @@ class [[nodiscard]] StatusOr {
   std::optional<T> value_;
 };
 
-#define ROTOR_RETURN_IF_ERROR(expr)          \
-  do {                                       \
-    ::rotor::Status rotor_status_ = (expr);  \
+#define ROTOR_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::rotor::Status rotor_status_ = (expr);        \
     if (!rotor_status_.ok()) return rotor_status_; \
   } while (0)
 

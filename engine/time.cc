@@ -15,7 +15,9 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return q;
 }
 
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool IsLeap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 unsigned DaysInMonth(int64_t y, unsigned m) {
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -41,10 +43,10 @@ bool ReadDigits(std::string_view s, size_t pos, size_t n, int64_t* out) {
 int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day) {
   int64_t y = year - (month <= 2 ? 1 : 0);
   int64_t era = FloorDiv(y, 400);
-  int64_t yoe = y - era * 400;                                         // [0, 399]
-  int64_t mp = (month + 9) % 12;                                       // March = 0
-  int64_t doy = (153 * mp + 2) / 5 + static_cast<int64_t>(day) - 1;   // [0, 365]
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;                 // [0, 146096]
+  int64_t yoe = y - era * 400;                                       // [0, 399]
+  int64_t mp = (month + 9) % 12;                                     // March = 0
+  int64_t doy = (153 * mp + 2) / 5 + static_cast<int64_t>(day) - 1;  // [0, 365]
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;               // [0, 146096]
   return era * 146097 + doe - 719468;
 }
 
@@ -72,31 +74,31 @@ std::string Format(Instant t, bool millis) {
   int64_t ms = (rem % kMicrosPerSecond) / 1000;
   char buf[64];
   if (millis) {
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                  static_cast<long long>(y), mo, d, static_cast<long long>(secs / 3600),
-                  static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
-                  static_cast<long long>(ms));
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y), mo, d,
+                  static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
+                  static_cast<long long>(secs % 60), static_cast<long long>(ms));
   } else {
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
-                  static_cast<long long>(y), mo, d, static_cast<long long>(secs / 3600),
-                  static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(y), mo, d,
+                  static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
+                  static_cast<long long>(secs % 60));
   }
   return buf;
 }
 }  // namespace
 
-std::string FormatRfc3339(Instant t) { return Format(t, true); }
-std::string FormatRfc3339Seconds(Instant t) { return Format(t, false); }
+std::string FormatRfc3339(Instant t) {
+  return Format(t, true);
+}
+std::string FormatRfc3339Seconds(Instant t) {
+  return Format(t, false);
+}
 
 StatusOr<Instant> ParseRfc3339(std::string_view s) {
-  auto bad = [&](const char* why) {
-    return InvalidArgument("bad RFC 3339 time \"" + std::string(s) + "\": " + why);
-  };
+  auto bad = [&](const char* why) { return InvalidArgument("bad RFC 3339 time \"" + std::string(s) + "\": " + why); };
   int64_t y, mo, d, h, mi, se;
-  if (s.size() < 20 || !ReadDigits(s, 0, 4, &y) || s[4] != '-' || !ReadDigits(s, 5, 2, &mo) ||
-      s[7] != '-' || !ReadDigits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-      !ReadDigits(s, 11, 2, &h) || s[13] != ':' || !ReadDigits(s, 14, 2, &mi) || s[16] != ':' ||
-      !ReadDigits(s, 17, 2, &se)) {
+  if (s.size() < 20 || !ReadDigits(s, 0, 4, &y) || s[4] != '-' || !ReadDigits(s, 5, 2, &mo) || s[7] != '-' ||
+      !ReadDigits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || !ReadDigits(s, 11, 2, &h) || s[13] != ':' ||
+      !ReadDigits(s, 14, 2, &mi) || s[16] != ':' || !ReadDigits(s, 17, 2, &se)) {
     return bad("expected YYYY-MM-DDTHH:MM:SS");
   }
   if (mo < 1 || mo > 12) return bad("month out of range");
@@ -137,8 +139,7 @@ StatusOr<Instant> ParseRfc3339(std::string_view s) {
 
 StatusOr<Duration> ParseDuration(std::string_view s) {
   auto bad = [&](const std::string& why) {
-    return InvalidArgument("bad duration \"" + std::string(s) + "\": " + why +
-                           " (use e.g. 90s, 5m, 1h30m, 30d, 10y)");
+    return InvalidArgument("bad duration \"" + std::string(s) + "\": " + why + " (use e.g. 90s, 5m, 1h30m, 30d, 10y)");
   };
   if (s.empty()) return bad("empty");
   size_t pos = 0;
@@ -161,16 +162,26 @@ StatusOr<Duration> ParseDuration(std::string_view s) {
     while (pos < s.size() && s[pos] >= 'a' && s[pos] <= 'z') ++pos;
     std::string_view unit = s.substr(ustart, pos - ustart);
     int64_t mult;
-    if (unit == "y") mult = 365 * 86400LL * kMicrosPerSecond;
-    else if (unit == "w") mult = 7 * 86400LL * kMicrosPerSecond;
-    else if (unit == "d") mult = 86400LL * kMicrosPerSecond;
-    else if (unit == "h") mult = 3600LL * kMicrosPerSecond;
-    else if (unit == "m") mult = 60LL * kMicrosPerSecond;
-    else if (unit == "s") mult = kMicrosPerSecond;
-    else if (unit == "ms") mult = 1000;
-    else if (unit == "us") mult = 1;
-    else if (unit.empty()) return bad("missing unit after " + std::string(s.substr(start, pos - start)));
-    else return bad("unknown unit \"" + std::string(unit) + "\"");
+    if (unit == "y")
+      mult = 365 * 86400LL * kMicrosPerSecond;
+    else if (unit == "w")
+      mult = 7 * 86400LL * kMicrosPerSecond;
+    else if (unit == "d")
+      mult = 86400LL * kMicrosPerSecond;
+    else if (unit == "h")
+      mult = 3600LL * kMicrosPerSecond;
+    else if (unit == "m")
+      mult = 60LL * kMicrosPerSecond;
+    else if (unit == "s")
+      mult = kMicrosPerSecond;
+    else if (unit == "ms")
+      mult = 1000;
+    else if (unit == "us")
+      mult = 1;
+    else if (unit.empty())
+      return bad("missing unit after " + std::string(s.substr(start, pos - start)));
+    else
+      return bad("unknown unit \"" + std::string(unit) + "\"");
     int64_t part;
     if (__builtin_mul_overflow(n, mult, &part) || __builtin_add_overflow(total, part, &total)) return bad("too large");
     any = true;

@@ -10,10 +10,11 @@
 namespace rotor {
 namespace {
 
-constexpr char kBase64UrlAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kBase64UrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-constexpr size_t EncodedLength(size_t n) { return (n * 4 + 2) / 3; }
+constexpr size_t EncodedLength(size_t n) {
+  return (n * 4 + 2) / 3;
+}
 
 // AppendBase64Url appends the unpadded encoding of `in` to `out`, which the
 // caller has reserved so that no reallocation leaves a copy of key text behind.
@@ -47,8 +48,7 @@ std::string Base64UrlEncodeUnpadded(std::string_view bytes) {
   return out;
 }
 
-StatusOr<Candidate> ApiKeyGenerator::Generate(const RotationRecord& record,
-                                              const CredentialVersion& /*version*/) {
+StatusOr<Candidate> ApiKeyGenerator::Generate(const RotationRecord& record, const CredentialVersion& /*version*/) {
   if (record.kind != CredentialKind::kApiKey) {
     return InvalidArgument("ApiKeyGenerator cannot generate a credential of kind " +
                            std::string(CredentialKindName(record.kind)));

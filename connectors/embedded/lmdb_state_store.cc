@@ -35,10 +35,16 @@ constexpr char kFormatVersionKey[] = "format_version";
 constexpr char kOutboxNextKey[] = "outbox_next";
 constexpr char kCommandsNextKey[] = "commands_next";
 
-std::string ErrnoText(int err) { return std::strerror(err); }
+std::string ErrnoText(int err) {
+  return std::strerror(err);
+}
 
-MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
-std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+MDB_val Val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+std::string_view View(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
 
 // Big-endian keys make LMDB's byte order the numeric order.
 std::array<char, 8> SeqKey(uint64_t seq) {
@@ -92,8 +98,8 @@ StatusOr<int> LockDataDir(const std::string& data_dir) {
     std::string holder = ReadLockHolder(fd);
     ::close(fd);
     if (err == EWOULDBLOCK) {
-      return FailedPrecondition("data directory " + data_dir + " is in use by another rotor process (pid " +
-                                holder + ")");
+      return FailedPrecondition("data directory " + data_dir + " is in use by another rotor process (pid " + holder +
+                                ")");
     }
     return Unavailable("cannot lock " + path + ": " + ErrnoText(err));
   }
@@ -243,22 +249,17 @@ Status LmdbStateStore::LmdbError(int rc, const std::string& what) const {
   std::string message = "lmdb " + what + " in " + store_path_ + ": " + mdb_strerror(rc);
   switch (rc) {
     case MDB_MAP_FULL:
-    case ENOSPC:
-      return Status(StatusCode::kResourceExhausted, std::move(message));
-    case MDB_BAD_VALSIZE:
-      return InvalidArgument(std::move(message));
+    case ENOSPC: return Status(StatusCode::kResourceExhausted, std::move(message));
+    case MDB_BAD_VALSIZE: return InvalidArgument(std::move(message));
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
     case MDB_INVALID:
-    case MDB_VERSION_MISMATCH:
-      return DataLoss(std::move(message));
+    case MDB_VERSION_MISMATCH: return DataLoss(std::move(message));
     case MDB_READERS_FULL:
     case MDB_MAP_RESIZED:
     case EAGAIN:
-    case EIO:
-      return Unavailable(std::move(message));
-    default:
-      return Internal(std::move(message));
+    case EIO: return Unavailable(std::move(message));
+    default: return Internal(std::move(message));
   }
 }
 
@@ -280,8 +281,10 @@ Status LmdbStateStore::OpenDatabases() {
   Txn txn;
   ROTOR_RETURN_IF_ERROR(BeginTxn(write, &txn));
   const unsigned int flags = write ? MDB_CREATE : 0;
-  const std::pair<const char*, unsigned int*> dbs[] = {{"meta", &dbs_.meta},       {"records", &dbs_.records},
-                                                       {"outbox", &dbs_.outbox},   {"sinks", &dbs_.sinks},
+  const std::pair<const char*, unsigned int*> dbs[] = {{"meta", &dbs_.meta},
+                                                       {"records", &dbs_.records},
+                                                       {"outbox", &dbs_.outbox},
+                                                       {"sinks", &dbs_.sinks},
                                                        {"commands", &dbs_.commands}};
   for (const auto& [name, dbi] : dbs) {
     int rc = mdb_dbi_open(txn.get(), name, flags, dbi);

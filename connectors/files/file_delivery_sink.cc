@@ -73,22 +73,16 @@ Status ErrnoStatus(int err, const std::string& what) {
     case ENFILE:
     case EBUSY:
     case ETIMEDOUT:
-    case ESTALE:
-      return Unavailable(std::move(msg));
+    case ESTALE: return Unavailable(std::move(msg));
     case EACCES:
     case EPERM:
-    case EROFS:
-      return PermissionDenied(std::move(msg));
-    case ENOENT:
-      return NotFound(std::move(msg));
-    case EEXIST:
-      return {StatusCode::kAlreadyExists, std::move(msg)};
+    case EROFS: return PermissionDenied(std::move(msg));
+    case ENOENT: return NotFound(std::move(msg));
+    case EEXIST: return {StatusCode::kAlreadyExists, std::move(msg)};
     case ELOOP:
     case ENOTDIR:
-    case EISDIR:
-      return FailedPrecondition(std::move(msg) + " (unexpected file type or symlink)");
-    default:
-      return Internal(std::move(msg));
+    case EISDIR: return FailedPrecondition(std::move(msg) + " (unexpected file type or symlink)");
+    default: return Internal(std::move(msg));
   }
 }
 
@@ -100,8 +94,8 @@ Status ValidateId(const std::string& id) {
     return InvalidArgument("invalid identity id for a path: \"" + id + "\"");
   }
   for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-';
+    bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return InvalidArgument("invalid identity id for a path: \"" + id + "\"");
   }
   return Status::Ok();
@@ -396,7 +390,9 @@ StatusOr<std::unique_ptr<FileDeliverySink>> FileDeliverySink::Open(std::string r
 
 FileDeliverySink::FileDeliverySink(std::string root, int root_fd) : root_(std::move(root)), root_fd_(root_fd) {}
 
-FileDeliverySink::~FileDeliverySink() { ::close(root_fd_); }
+FileDeliverySink::~FileDeliverySink() {
+  ::close(root_fd_);
+}
 
 DeliveredPaths FileDeliverySink::Paths(const std::string& id, uint64_t generation) const {
   DeliveredPaths p;
@@ -531,8 +527,7 @@ Status FileDeliverySink::DiscardOne(const DiscardItem& item) {
   if (!versions.ok()) {
     return versions.status().code() == StatusCode::kNotFound ? Status::Ok() : versions.status();
   }
-  return RemoveTree(versions->get(), std::to_string(item.generation),
-                    id_path + "/" + CurrentTarget(item.generation));
+  return RemoveTree(versions->get(), std::to_string(item.generation), id_path + "/" + CurrentTarget(item.generation));
 }
 
 std::vector<Status> FileDeliverySink::Retire(const std::vector<ActivateItem>& items) {
@@ -558,8 +553,7 @@ Status FileDeliverySink::RetireOne(const ActivateItem& item) {
   if (!versions.ok()) {
     return versions.status().code() == StatusCode::kNotFound ? Status::Ok() : versions.status();
   }
-  return RemoveTree(versions->get(), std::to_string(item.generation),
-                    id_path + "/" + CurrentTarget(item.generation));
+  return RemoveTree(versions->get(), std::to_string(item.generation), id_path + "/" + CurrentTarget(item.generation));
 }
 
 StatusOr<SecretBytes> FileDeliverySink::ReadBack(const std::string& id, uint64_t generation) {

@@ -30,7 +30,9 @@ constexpr int kFallbackPollMillis = 10;
 // background process that inherited the pipe must not keep us reading.
 constexpr size_t kMaxDrainBytes = 1 << 20;
 
-std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
+std::string ErrnoText(int err) {
+  return std::error_code(err, std::generic_category()).message();
+}
 
 // Capture keeps the first kExcerptBytes of a stream and counts the rest.
 struct Capture {
@@ -123,8 +125,8 @@ class SpawnAttrs {
     return posix_spawn_file_actions_addopen(&actions_, 0, "/dev/null", O_RDONLY, 0) == 0 &&
            posix_spawn_file_actions_adddup2(&actions_, out_w, 1) == 0 &&
            posix_spawn_file_actions_adddup2(&actions_, err_w, 2) == 0 &&
-           posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                                POSIX_SPAWN_SETSIGDEF) == 0 &&
+           posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) ==
+               0 &&
            posix_spawnattr_setpgroup(&attr_, 0) == 0 && posix_spawnattr_setsigmask(&attr_, &none) == 0 &&
            posix_spawnattr_setsigdefault(&attr_, &all) == 0;
   }
@@ -236,8 +238,7 @@ Status PosixCommandRunner::Run(const std::string& command, const std::map<std::s
   // A pidfd becomes readable when the child exits, so poll() wakes at once;
   // without one (old kernel, seccomp) the loop polls every few milliseconds.
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  const SteadyClock::time_point deadline =
-      SteadyClock::now() + std::chrono::microseconds(timeout.micros);
+  const SteadyClock::time_point deadline = SteadyClock::now() + std::chrono::microseconds(timeout.micros);
   int wstatus = 0;
   Status result;
   while (true) {

@@ -43,8 +43,7 @@ class PosixCommandRunner final : public CommandRunner {
   // CommandRunner:
   // Run fails with InvalidArgument if `timeout` is not positive or a variable
   // name is empty or contains '=' or NUL.
-  Status Run(const std::string& command, const std::map<std::string, std::string>& env,
-             Duration timeout) override;
+  Status Run(const std::string& command, const std::map<std::string, std::string>& env, Duration timeout) override;
 };
 
 }  // namespace rotor

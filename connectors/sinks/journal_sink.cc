@@ -19,7 +19,9 @@ namespace {
 constexpr mode_t kDirMode = 0700;
 constexpr mode_t kFileMode = 0600;
 
-std::string ErrnoText(int err) { return std::strerror(err); }
+std::string ErrnoText(int err) {
+  return std::strerror(err);
+}
 
 // MakeAuditDir creates <data_dir>/audit (0700); the data directory itself
 // belongs to the store, which exists before any journal.
@@ -60,8 +62,7 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
 }  // namespace
 
 std::string FormatJournalPosition(const JournalPosition& position) {
-  return std::to_string(position.seq) + " " + std::to_string(position.segment) + " " +
-         std::to_string(position.offset);
+  return std::to_string(position.seq) + " " + std::to_string(position.segment) + " " + std::to_string(position.offset);
 }
 
 StatusOr<JournalPosition> ParseJournalPosition(std::string_view text) {
@@ -126,13 +127,14 @@ StatusOr<std::vector<uint64_t>> ListJournalSegments(const std::string& audit_dir
 AuditJournal::AuditJournal(std::string audit_dir, StateStore& store, AuditJournalOptions options)
     : audit_dir_(std::move(audit_dir)), store_(store), options_(std::move(options)) {}
 
-AuditJournal::~AuditJournal() { CloseSegment(); }
+AuditJournal::~AuditJournal() {
+  CloseSegment();
+}
 
 StatusOr<std::unique_ptr<AuditJournal>> AuditJournal::Open(const std::string& data_dir, StateStore& store,
                                                            AuditJournalOptions options) {
   if (options.segment_bytes == 0) return InvalidArgument("journal segment size must be positive");
-  if (std::find(options.trim_sinks.begin(), options.trim_sinks.end(), kJournalSinkName) ==
-      options.trim_sinks.end()) {
+  if (std::find(options.trim_sinks.begin(), options.trim_sinks.end(), kJournalSinkName) == options.trim_sinks.end()) {
     // Otherwise the outbox could be trimmed before the journal has it.
     return InvalidArgument("the sinks gating outbox trimming must include \"journal\"");
   }

@@ -123,8 +123,8 @@ Status Verification::Run() {
   ROTOR_RETURN_IF_ERROR(FeedOutbox());
   if (!problem_) ROTOR_RETURN_IF_ERROR(CompareHeads());
   if (!problem_ && last_segment_ && last_segment_->size < position_.offset) {
-    problem_ = last_segment_->label + " has " + std::to_string(last_segment_->size) +
-               " bytes but the store recorded " + std::to_string(position_.offset) + " drained: journal truncated";
+    problem_ = last_segment_->label + " has " + std::to_string(last_segment_->size) + " bytes but the store recorded " +
+               std::to_string(position_.offset) + " drained: journal truncated";
   }
   return CheckStable();
 }

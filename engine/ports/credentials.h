@@ -95,8 +95,8 @@ class DeliverySink {
 
   struct DiscardItem {
     std::string id;
-    uint64_t generation = 0;       // the version to remove
-    uint64_t restore_generation;   // 0: no current to restore (first issuance)
+    uint64_t generation = 0;      // the version to remove
+    uint64_t restore_generation;  // 0: no current to restore (first issuance)
   };
   // Discard removes `generation` and re-points `current` at `restore_generation`.
   virtual std::vector<Status> Discard(const std::vector<DiscardItem>& items) = 0;
@@ -118,8 +118,7 @@ class DeliverySink {
 class CommandRunner {
  public:
   virtual ~CommandRunner() = default;
-  virtual Status Run(const std::string& command, const std::map<std::string, std::string>& env,
-                     Duration timeout) = 0;
+  virtual Status Run(const std::string& command, const std::map<std::string, std::string>& env, Duration timeout) = 0;
 };
 
 }  // namespace rotor

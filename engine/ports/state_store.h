@@ -23,15 +23,15 @@ struct StoreWrite {
 };
 
 struct OutboxEntry {
-  uint64_t seq = 0;      // global, strictly increasing, never reused
-  std::string line;      // the audit event, exactly as written
+  uint64_t seq = 0;  // global, strictly increasing, never reused
+  std::string line;  // the audit event, exactly as written
 };
 
 // An operator command queued while no daemon was running.
 struct QueuedCommand {
   uint64_t seq = 0;
-  std::string verb;      // "rotate" | "revoke"
-  std::string target;    // identity id, "selector:k=v" or "all"
+  std::string verb;    // "rotate" | "revoke"
+  std::string target;  // identity id, "selector:k=v" or "all"
   Instant queued_at;
 };
 

@@ -151,16 +151,20 @@ TEST_P(StateStoreContract, CommitReplacesRecord) {
 TEST_P(StateStoreContract, ForEachVisitsInIdOrderAndStopsEarly) {
   ASSERT_TRUE(store_->Commit({Write("c", ""), Write("a", ""), Write("b", "")}).ok());
   std::vector<std::string> seen;
-  ASSERT_TRUE(store_->ForEach([&](const RotationRecord& r) {
-                      seen.push_back(r.id);
-                      return true;
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->ForEach([&](const RotationRecord& r) {
+                    seen.push_back(r.id);
+                    return true;
+                  })
+                  .ok());
   EXPECT_EQ(seen, (std::vector<std::string>{"a", "b", "c"}));
   seen.clear();
-  ASSERT_TRUE(store_->ForEach([&](const RotationRecord& r) {
-                      seen.push_back(r.id);
-                      return seen.size() < 2;
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->ForEach([&](const RotationRecord& r) {
+                    seen.push_back(r.id);
+                    return seen.size() < 2;
+                  })
+                  .ok());
   EXPECT_EQ(seen, (std::vector<std::string>{"a", "b"}));
 }
 
@@ -332,8 +336,7 @@ TEST(LmdbStateStore, SecondWriterIsRefusedWhileFirstIsOpen) {
   auto second = LmdbStateStore::Open(dir.path(), Mode::kReadWrite);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(second.status().message(), "data directory " + dir.path() +
-                                           " is in use by another rotor process (pid " +
+  EXPECT_EQ(second.status().message(), "data directory " + dir.path() + " is in use by another rotor process (pid " +
                                            std::to_string(::getpid()) + ")");
 
   first.reset();

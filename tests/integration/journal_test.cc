@@ -339,9 +339,8 @@ TEST_F(JournalTest, VerifyReportsAJournalHeadBeyondTheStore) {
 
   VerifyReport report = Verify();
   EXPECT_FALSE(report.ok);
-  EXPECT_EQ(report.first_error.rfind("journal goes beyond identity svc-c's head: journal has sequence 3, store has 2",
-                                     0),
-            0u)
+  EXPECT_EQ(
+      report.first_error.rfind("journal goes beyond identity svc-c's head: journal has sequence 3, store has 2", 0), 0u)
       << report.first_error;
 }
 

@@ -63,7 +63,7 @@ class RuntimeTest : public ::testing::Test {
     auto plan = app::Reconcile(world_.store, *fleet_, world_.hasher, kT0, "/rotor/test");
     ASSERT_TRUE(plan.ok()) << plan.status().ToString();
     ASSERT_EQ(plan->declared, static_cast<uint64_t>(n));
-    RuntimePorts ports{&world_.clock, &world_.hasher, &world_.store, &world_.generator,
+    RuntimePorts ports{&world_.clock, &world_.hasher,   &world_.store, &world_.generator,
                        &world_.sink,  &world_.commands, nullptr};
     RuntimeOptions options;
     options.shards = 3;

@@ -21,8 +21,7 @@ class FakeCommandRunner final : public CommandRunner {
   };
 
   // CommandRunner:
-  Status Run(const std::string& command, const std::map<std::string, std::string>& env,
-             Duration timeout) override;
+  Status Run(const std::string& command, const std::map<std::string, std::string>& env, Duration timeout) override;
 
   // Test controls.
   void FailNext(Status error, int times = 1);

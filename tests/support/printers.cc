@@ -18,9 +18,9 @@ std::string DebugString(const RotationRecord& r) {
   out += "] next_gen " + std::to_string(r.next_generation) + " next_due " + FormatRfc3339(r.next_due) + " (" +
          std::to_string(r.next_due.micros) + ")";
   out += " reason " + std::string(RotationReasonName(r.reason)) + (r.emergency ? " EMERGENCY" : "");
-  out += " stage_attempts " + std::to_string(r.stage_attempts) + " failures " +
-         std::to_string(r.consecutive_failures) + " window " + FormatRfc3339(r.window_start) + "/" +
-         std::to_string(r.issuances_in_window) + " last_emergency " + FormatRfc3339(r.last_emergency_at);
+  out += " stage_attempts " + std::to_string(r.stage_attempts) + " failures " + std::to_string(r.consecutive_failures) +
+         " window " + FormatRfc3339(r.window_start) + "/" + std::to_string(r.issuances_in_window) + " last_emergency " +
+         FormatRfc3339(r.last_emergency_at);
   out += " chain " + std::to_string(r.chain_seq) + ":" + r.chain_hash.substr(0, 8);
   out += " last_error \"" + r.last_error + "\"}";
   return out;

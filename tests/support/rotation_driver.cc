@@ -115,8 +115,8 @@ Status RotationDriver::RunEffect(Entry& entry) {
   jobs[0].effect = effect;
   jobs[0].group = GroupOf(entry.record);
   if (effect.type == EffectType::kDeliver) jobs[0].candidate = entry.candidate;
-  EffectRunner runner(EffectRunnerPorts{ports_.clock, ports_.hasher, ports_.generator, ports_.sink,
-                                        ports_.commands, ports_.faults});
+  EffectRunner runner(
+      EffectRunnerPorts{ports_.clock, ports_.hasher, ports_.generator, ports_.sink, ports_.commands, ports_.faults});
   std::vector<EffectOutcome> outs = runner.Run(jobs);
   EffectOutcome& out = outs.at(0);
   if (out.crashed) {
@@ -155,8 +155,8 @@ Status RotationDriver::Work(Entry& entry, bool* did) {
   due.type = EventType::kDue;
   Status s = Feed(entry, due);
   // Idle: nothing queued, nothing persisted, same phase — and still due.
-  const bool idle = !s.ok() || (entry.effects.empty() && entry.record.phase == phase_before &&
-                                entry.record.chain_seq == seq_before);
+  const bool idle =
+      !s.ok() || (entry.effects.empty() && entry.record.phase == phase_before && entry.record.chain_seq == seq_before);
   if (idle && entry.record.next_due <= now) {
     if (++entry.idle_wakes > options_.max_idle_wakes) {
       return Internal("livelock: " + r.id + " in phase " + PhaseName(r.phase) + " is due at " +
@@ -180,9 +180,9 @@ Status RotationDriver::RunPending(uint64_t* budget) {
         if (!did) break;
         progress = true;
         if (++*budget > options_.max_steps) {
-          return Status(StatusCode::kResourceExhausted,
-                        "runaway: more than " + std::to_string(options_.max_steps) + " steps (last: " + id +
-                            " in phase " + PhaseName(entry.record.phase) + ")");
+          return Status(StatusCode::kResourceExhausted, "runaway: more than " + std::to_string(options_.max_steps) +
+                                                            " steps (last: " + id + " in phase " +
+                                                            PhaseName(entry.record.phase) + ")");
         }
       }
     }

@@ -60,16 +60,16 @@ class RotationDriver {
     const Event& event;
     Instant now;
     const RotationRecord& before;
-    const StepResult& result;      // result.record is before the audit chain advanced
-    const RotationRecord& after;   // as persisted (chain head advanced) or kept in memory
-    const std::string& audit_line; // empty unless result.persist
+    const StepResult& result;       // result.record is before the audit chain advanced
+    const RotationRecord& after;    // as persisted (chain head advanced) or kept in memory
+    const std::string& audit_line;  // empty unless result.persist
   };
 
   struct Options {
     std::string audit_source = "rotor://test";
-    RenewalPolicy retire_policy;     // for records whose group is not in the fleet
-    uint64_t max_steps = 200000;     // per Run/Settle call
-    int max_idle_wakes = 4;          // kDue events in a row that change nothing
+    RenewalPolicy retire_policy;  // for records whose group is not in the fleet
+    uint64_t max_steps = 200000;  // per Run/Settle call
+    int max_idle_wakes = 4;       // kDue events in a row that change nothing
     std::function<void(const StepTrace&)> on_step;
   };
 

@@ -2,7 +2,9 @@
 
 namespace rotor::testing {
 
-const char* BoundaryName(Boundary b) { return b == Boundary::kBefore ? "before" : "after"; }
+const char* BoundaryName(Boundary b) {
+  return b == Boundary::kBefore ? "before" : "after";
+}
 
 void ScriptedFaults::CrashAt(Boundary boundary, EffectType type, int occurrence, std::string id) {
   triggers_.push_back(Trigger{boundary, type, occurrence, std::move(id)});
@@ -23,8 +25,12 @@ Status ScriptedFaults::Pass(Boundary boundary, const std::string& id, EffectType
   return Aborted(std::string("simulated crash ") + BoundaryName(boundary) + " " + EffectTypeName(type) + " of " + id);
 }
 
-Status ScriptedFaults::Before(const std::string& id, EffectType type) { return Pass(Boundary::kBefore, id, type); }
-Status ScriptedFaults::After(const std::string& id, EffectType type) { return Pass(Boundary::kAfter, id, type); }
+Status ScriptedFaults::Before(const std::string& id, EffectType type) {
+  return Pass(Boundary::kBefore, id, type);
+}
+Status ScriptedFaults::After(const std::string& id, EffectType type) {
+  return Pass(Boundary::kAfter, id, type);
+}
 
 int ScriptedFaults::seen(Boundary boundary, EffectType type) const {
   auto it = seen_.find({boundary, type});

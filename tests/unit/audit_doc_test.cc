@@ -25,10 +25,10 @@
 #include <utility>
 #include <vector>
 
-#include "tests/support/test_paths.h"
 #include "connectors/crypto/boring_hasher.h"
 #include "engine/audit.h"
 #include "engine/json.h"
+#include "tests/support/test_paths.h"
 
 namespace rotor {
 namespace {
@@ -219,8 +219,7 @@ class JsonReader {
           Utf8(cp, out);
           break;
         }
-        default:
-          return Error("bad escape");
+        default: return Error("bad escape");
       }
     }
     return Error("unterminated string");
@@ -378,8 +377,8 @@ struct Field {
 
 struct Doc {
   std::vector<Block> blocks;
-  std::vector<std::string> listed_types;                     // §6 summary table, in order
-  std::vector<std::string> section_types;                    // "### `dev.rotor.X`" headings, in order
+  std::vector<std::string> listed_types;                       // §6 summary table, in order
+  std::vector<std::string> section_types;                      // "### `dev.rotor.X`" headings, in order
   std::map<std::string, std::map<std::string, Field>> fields;  // per section: its data field table
 };
 
@@ -499,12 +498,15 @@ bool IsLowerHex(const std::string& s, size_t size) {
 
 // ---- The rules of the doc, applied to its own examples ----------------------
 
-TEST_F(AuditDocTest, HasExamples) { EXPECT_GE(examples_->size(), 14u); }
+TEST_F(AuditDocTest, HasExamples) {
+  EXPECT_GE(examples_->size(), 14u);
+}
 
 TEST_F(AuditDocTest, EveryExampleIsACanonicalCloudEventWithTheDocumentedEnvelope) {
   static const std::regex kTime(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$)");
-  static const std::set<std::string> kAttributes = {"specversion", "id",   "source",   "type",     "subject", "time",
-                                                    "datacontenttype", "data", "sequence", "prevhash", "hash"};
+  static const std::set<std::string> kAttributes = {
+      "specversion",     "id",   "source",   "type",     "subject", "time",
+      "datacontenttype", "data", "sequence", "prevhash", "hash"};
   for (const Example& e : *examples_) {
     SCOPED_TRACE(Where(e));
     const Json& ev = e.event;
@@ -587,7 +589,9 @@ TEST_F(AuditDocTest, CanonicalRulesMatchTheEngineOnAwkwardStrings) {
   record.id = "svc-a";
   AuditFact fact;
   fact.type = "rotation.failed";
-  std::string awkward = "tab\tnl\ncr\rquote\"backslash\\slash/del\x7f" "nul";
+  std::string awkward =
+      "tab\tnl\ncr\rquote\"backslash\\slash/del\x7f"
+      "nul";
   awkward.push_back('\0');
   awkward += "é€😀";
   fact.data["error"] = awkward;

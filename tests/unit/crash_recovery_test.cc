@@ -95,7 +95,9 @@ RenewalPolicy ShortLivedPolicy() {
   return p;
 }
 
-std::string Gen(const std::optional<CredentialVersion>& v) { return v ? std::to_string(v->generation) : "none"; }
+std::string Gen(const std::optional<CredentialVersion>& v) {
+  return v ? std::to_string(v->generation) : "none";
+}
 
 std::string Join(const std::set<uint64_t>& s) {
   std::string out;

@@ -1,8 +1,8 @@
 // Fleet file loader: the quickstart example loads, every malformed fixture
 // under tests/data/fleets/ fails with its file:line and a useful message, and
 // no input makes the loader throw.
-#include "tests/support/test_paths.h"
 #include "app/fleet_loader.h"
+#include "tests/support/test_paths.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -30,8 +30,12 @@ constexpr Instant kNow = Instant::FromSeconds(1735689600);
 
 using testing::SourceDir;
 
-std::string FixturePath(const std::string& name) { return SourceDir() + "/tests/data/fleets/" + name; }
-std::string QuickstartPath() { return SourceDir() + "/examples/quickstart.yaml"; }
+std::string FixturePath(const std::string& name) {
+  return SourceDir() + "/tests/data/fleets/" + name;
+}
+std::string QuickstartPath() {
+  return SourceDir() + "/examples/quickstart.yaml";
+}
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -121,7 +125,9 @@ struct BadFleet {
   std::vector<std::string> fragments;
 };
 
-void PrintTo(const BadFleet& b, std::ostream* os) { *os << b.file; }
+void PrintTo(const BadFleet& b, std::ostream* os) {
+  *os << b.file;
+}
 
 class BadFleetTest : public ::testing::TestWithParam<BadFleet> {};
 
@@ -147,8 +153,9 @@ const BadFleet kBadFleets[] = {
     {"lifetime_zero.yaml", 3, {"policy \"short\"", "lifetime must be positive"}},
     {"lifetime_past_9999.yaml", 3, {"policy \"forever\"", "9999-12-31"}},
     {"negative_grace.yaml", 5, {"grace must not be negative"}},
-    {"duplicate_ids.yaml", 10, {"duplicate identity id \"shared-worker\"", "group \"web\"", "duplicate_ids.yaml:6:",
-                                "group \"batch\""}},
+    {"duplicate_ids.yaml",
+     10,
+     {"duplicate identity id \"shared-worker\"", "group \"web\"", "duplicate_ids.yaml:6:", "group \"batch\""}},
     {"invalid_id.yaml", 6, {"invalid identity id \"a/b\""}},
     {"unknown_policy.yaml", 7, {"unknown policy \"ci-shrt\"", "did you mean \"ci-short\""}},
     {"count_zero.yaml", 4, {"count must be a whole number from 1 to 10000000", "\"0\""}},
@@ -161,8 +168,7 @@ const BadFleet kBadFleets[] = {
     {"no_groups.yaml", 2, {"groups is empty"}},
     {"no_identities.yaml", 3, {"group \"web\" declares no identities"}},
     {"duplicate_group.yaml", 5, {"duplicate group name \"web\"", "duplicate_group.yaml:3:"}},
-    {"generated_ids_collide.yaml", 7, {"duplicate identity id \"node-7\"", "n=7", "group \"blue\"",
-                                       "group \"green\""}},
+    {"generated_ids_collide.yaml", 7, {"duplicate identity id \"node-7\"", "n=7", "group \"blue\"", "group \"green\""}},
     {"unknown_kind.yaml", 4, {"unknown credential kind \"x509\""}},
     {"bad_duration.yaml", 4, {"lifetime: bad duration \"5 minutes\""}},
     {"duplicate_key.yaml", 5, {"duplicate key \"lifetime\""}},
@@ -286,8 +292,8 @@ TEST(FleetLoaderTest, PatternThatMakesInvalidIdsIsRejected) {
 }
 
 TEST(FleetLoaderTest, IdsWithinOneGroupMustBeUniqueToo) {
-  StatusOr<FleetSpec> fleet = ParseFleet(
-      "version: 1\ngroups:\n  - name: n\n    identities: [n-1]\n    count: 2\n", "x.yaml", kNow);
+  StatusOr<FleetSpec> fleet =
+      ParseFleet("version: 1\ngroups:\n  - name: n\n    identities: [n-1]\n    count: 2\n", "x.yaml", kNow);
   ASSERT_FALSE(fleet.ok());
   EXPECT_THAT(fleet.status().message(), StartsWith("x.yaml:5:"));
   EXPECT_THAT(fleet.status().message(), HasSubstr("duplicate identity id \"n-1\""));
@@ -324,14 +330,9 @@ TEST(FleetLoaderTest, NeverThrowsOnMangledInput) {
     for (int e = 0; e < edits; ++e) {
       size_t at = rng() % text.size();
       switch (rng() % 3) {
-        case 0:
-          text[at] = alphabet[rng() % alphabet.size()];
-          break;
-        case 1:
-          text.erase(at, 1 + rng() % 16);
-          break;
-        default:
-          text.insert(at, 1, alphabet[rng() % alphabet.size()]);
+        case 0: text[at] = alphabet[rng() % alphabet.size()]; break;
+        case 1: text.erase(at, 1 + rng() % 16); break;
+        default: text.insert(at, 1, alphabet[rng() % alphabet.size()]);
       }
     }
     StatusOr<FleetSpec> fleet(InvalidArgument("unset"));

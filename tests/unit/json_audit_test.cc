@@ -130,8 +130,7 @@ TEST(ParseJsonTest, RejectsTable) {
     auto v = ParseJson(row.text);
     ASSERT_FALSE(v.ok()) << "accepted: " << row.text;
     EXPECT_EQ(v.status().code(), StatusCode::kInvalidArgument);
-    EXPECT_NE(v.status().message().find(row.error), std::string::npos)
-        << row.text << " -> " << v.status().message();
+    EXPECT_NE(v.status().message().find(row.error), std::string::npos) << row.text << " -> " << v.status().message();
     EXPECT_NE(v.status().message().find("at offset"), std::string::npos) << v.status().message();
   }
 }
@@ -284,19 +283,17 @@ TEST_F(AuditChainTest, DetectsTampering) {
        "hash mismatch"},
       {"time altered", 0, [](JsonValue& v) { v.Set("time", JsonValue::String("2030-01-01T00:00:00.000Z")); },
        "hash mismatch"},
-      {"hash altered", 1,
-       [](JsonValue& v) { v.Set("hash", JsonValue::String(std::string(64, 'f'))); }, "hash mismatch"},
-      {"prevhash altered", 3,
-       [](JsonValue& v) { v.Set("prevhash", JsonValue::String(std::string(64, '0'))); },
+      {"hash altered", 1, [](JsonValue& v) { v.Set("hash", JsonValue::String(std::string(64, 'f'))); },
+       "hash mismatch"},
+      {"prevhash altered", 3, [](JsonValue& v) { v.Set("prevhash", JsonValue::String(std::string(64, '0'))); },
        "prevhash does not match"},
       {"sequence skips", 3, [](JsonValue& v) { v.Set("sequence", JsonValue::String(FormatSequence(4))); },
        "sequence jumps from 2 to 4"},
       {"sequence repeats", 3, [](JsonValue& v) { v.Set("sequence", JsonValue::String(FormatSequence(2))); },
        "repeats or goes back"},
-      {"sequence not padded", 3, [](JsonValue& v) { v.Set("sequence", JsonValue::String("3")); },
-       "20 decimal digits"},
-      {"sequence beyond uint64", 3,
-       [](JsonValue& v) { v.Set("sequence", JsonValue::String("99999999999999999999")); }, "sequence"},
+      {"sequence not padded", 3, [](JsonValue& v) { v.Set("sequence", JsonValue::String("3")); }, "20 decimal digits"},
+      {"sequence beyond uint64", 3, [](JsonValue& v) { v.Set("sequence", JsonValue::String("99999999999999999999")); },
+       "sequence"},
       {"sequence is a number", 3, [](JsonValue& v) { v.Set("sequence", JsonValue::Int(3)); }, "non-string attribute"},
       {"subject moved to another chain", 3, [](JsonValue& v) { v.Set("subject", JsonValue::String("svc-b")); },
        "svc-b"},
@@ -358,8 +355,7 @@ TEST_F(AuditChainTest, DetectsStructuralTampering) {
     });
     Status s = Verify(lines);
     ASSERT_FALSE(s.ok());
-    EXPECT_NE(s.message().find("line 4: identity svc-a: prevhash does not match"), std::string::npos)
-        << s.message();
+    EXPECT_NE(s.message().find("line 4: identity svc-a: prevhash does not match"), std::string::npos) << s.message();
   }
 }
 

@@ -30,7 +30,9 @@ RenewalPolicy NoJitter() {
 
 // ---- Validation -----------------------------------------------------------
 
-TEST(ValidatePolicyTest, DefaultIsValid) { EXPECT_TRUE(ValidatePolicy(RenewalPolicy{}, kT0).ok()); }
+TEST(ValidatePolicyTest, DefaultIsValid) {
+  EXPECT_TRUE(ValidatePolicy(RenewalPolicy{}, kT0).ok());
+}
 
 TEST(ValidatePolicyTest, Table) {
   struct Row {
@@ -63,7 +65,8 @@ TEST(ValidatePolicyTest, Table) {
          p.renew_before = Duration::Hours(24) - Duration::Micros(1);
        },
        nullptr},
-      {"renew_before zero", [](RenewalPolicy& p) { p.renew_before = Duration::Zero(); }, "renew_before must be positive"},
+      {"renew_before zero", [](RenewalPolicy& p) { p.renew_before = Duration::Zero(); },
+       "renew_before must be positive"},
       {"renew_before negative", [](RenewalPolicy& p) { p.renew_before = Duration::Seconds(-5); },
        "renew_before must be positive"},
       {"fraction 0", [](RenewalPolicy& p) { p.renew_fraction = 0; }, "strictly between 0 and 1"},
@@ -149,8 +152,8 @@ TEST(RenewalPointTest, ExactMicrosecondsWithoutJitter) {
       {"renew_before 2us of 3us", Duration::Micros(3), Duration::Micros(2), 0, kT0, Duration::Micros(1)},
       {"leap day issuance, 2/3 of 24h", Duration::Hours(24), std::nullopt, 2.0 / 3.0, At("2024-02-29T12:00:00Z"),
        Duration::Hours(16)},
-      {"leap day issuance, 30d renew_before 10d", Duration::Days(30), Duration::Days(10), 0,
-       At("2024-02-29T00:00:00Z"), Duration::Days(20)},
+      {"leap day issuance, 30d renew_before 10d", Duration::Days(30), Duration::Days(10), 0, At("2024-02-29T00:00:00Z"),
+       Duration::Days(20)},
   };
   for (const auto& row : rows) {
     SCOPED_TRACE(row.name);
@@ -253,12 +256,12 @@ TEST(JitterTest, DeterministicBoundedAndSpread) {
 TEST(JitterTest, NeverAtOrBeforeIssuanceEvenAtMaximumJitter) {
   RenewalPolicy p;
   p.jitter = 0.5;
-  for (Duration lifetime : {Duration::Micros(1), Duration::Micros(2), Duration::Micros(3), Duration::Seconds(1),
-                            Duration::Days(3650)}) {
+  for (Duration lifetime :
+       {Duration::Micros(1), Duration::Micros(2), Duration::Micros(3), Duration::Seconds(1), Duration::Days(3650)}) {
     p.lifetime = lifetime;
     for (bool before : {false, true}) {
-      p.renew_before = before && lifetime.micros > 1 ? std::optional<Duration>(lifetime - Duration::Micros(1))
-                                                     : std::nullopt;
+      p.renew_before =
+          before && lifetime.micros > 1 ? std::optional<Duration>(lifetime - Duration::Micros(1)) : std::nullopt;
       for (int i = 0; i < 500; ++i) {
         const Instant point = RenewalPoint(p, "id-" + std::to_string(i), kT0, kT0 + lifetime);
         ASSERT_GT(point, kT0);

@@ -49,22 +49,47 @@ TEST(RecordCodecTest, GoldenEncodingOfFormat1) {
   // The on-disk format of every existing store. If this changes, the format
   // version must change with a migration — not this constant alone.
   const std::string expected =
-      "01"                                        // format
-      "05000000" "7376632d61"                     // id "svc-a"
-      "03000000" "706179"                         // group "pay"
-      "01"                                        // kind api_key
-      "04"                                        // phase verifying
-      "01" "0100000000000000" "0100000000000000" "0200000000000000" "08000000" "7368613235363a63"
-      "01" "0200000000000000" "0300000000000000" "0400000000000000" "08000000" "7368613235363a70"
-      "01000000"                                  // one retiring version
-      "1000000000000000" "0500000000000000" "0600000000000000" "01000000" "72" "0700000000000000" "01"
-      "0300000000000000"                          // next_generation
-      "ffffffffffffffff"                          // next_due = -1
-      "05" "01"                                   // reason emergency, emergency
-      "04000000" "05000000"                       // stage_attempts, consecutive_failures
-      "01000000" "65"                             // last_error
-      "0800000000000000" "09000000" "0a00000000000000"
-      "0b00000000000000" "01000000" "68";         // chain head
+      "01"  // format
+      "05000000"
+      "7376632d61"  // id "svc-a"
+      "03000000"
+      "706179"  // group "pay"
+      "01"      // kind api_key
+      "04"      // phase verifying
+      "01"
+      "0100000000000000"
+      "0100000000000000"
+      "0200000000000000"
+      "08000000"
+      "7368613235363a63"
+      "01"
+      "0200000000000000"
+      "0300000000000000"
+      "0400000000000000"
+      "08000000"
+      "7368613235363a70"
+      "01000000"  // one retiring version
+      "1000000000000000"
+      "0500000000000000"
+      "0600000000000000"
+      "01000000"
+      "72"
+      "0700000000000000"
+      "01"
+      "0300000000000000"  // next_generation
+      "ffffffffffffffff"  // next_due = -1
+      "05"
+      "01"  // reason emergency, emergency
+      "04000000"
+      "05000000"  // stage_attempts, consecutive_failures
+      "01000000"
+      "65"  // last_error
+      "0800000000000000"
+      "09000000"
+      "0a00000000000000"
+      "0b00000000000000"
+      "01000000"
+      "68";  // chain head
   EXPECT_EQ(Hex(EncodeRecord(Sample())), expected);
 }
 
@@ -93,7 +118,8 @@ RotationRecord RandomRecord(std::mt19937_64& rng) {
   r.phase = static_cast<Phase>(u(11));
   if (u(2)) r.current = version();
   if (u(2)) r.pending = version();
-  for (uint64_t i = u(4); i > 0; --i) r.retiring.push_back({version(), Instant{static_cast<int64_t>(rng())}, u(2) == 1});
+  for (uint64_t i = u(4); i > 0; --i)
+    r.retiring.push_back({version(), Instant{static_cast<int64_t>(rng())}, u(2) == 1});
   r.next_generation = rng();
   r.next_due = Instant{static_cast<int64_t>(rng())};
   r.reason = static_cast<RotationReason>(u(6));

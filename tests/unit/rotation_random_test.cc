@@ -77,8 +77,8 @@ class Explorer {
 
   RenewalPolicy RandomPolicy() {
     RenewalPolicy p;
-    const Duration lifetimes[] = {Duration::Micros(1), Duration::Micros(3),  Duration::Millis(500),
-                                  Duration::Seconds(90), Duration::Hours(1), Duration::Hours(24),
+    const Duration lifetimes[] = {Duration::Micros(1),   Duration::Micros(3), Duration::Millis(500),
+                                  Duration::Seconds(90), Duration::Hours(1),  Duration::Hours(24),
                                   Duration::Days(90),    Duration::Days(3650)};
     p.lifetime = lifetimes[U(8)];
     if (P(30) && p.lifetime.micros > 1) {
@@ -196,9 +196,9 @@ class Explorer {
     for (const auto& e : res.effects) os << " " << DebugString(e);
     os << "\n  audit " << res.audit.type << (res.rejected.ok() ? "" : " rejected: " + res.rejected.ToString());
     os << "\n  policy lifetime " << FormatDuration(policy_.lifetime) << " renew_before "
-       << (policy_.renew_before ? FormatDuration(*policy_.renew_before) : "-") << " fraction "
-       << policy_.renew_fraction << " jitter " << policy_.jitter << " grace " << FormatDuration(policy_.grace)
-       << " K " << policy_.max_issuances_per_window << "/" << FormatDuration(policy_.issuance_window) << " M "
+       << (policy_.renew_before ? FormatDuration(*policy_.renew_before) : "-") << " fraction " << policy_.renew_fraction
+       << " jitter " << policy_.jitter << " grace " << FormatDuration(policy_.grace) << " K "
+       << policy_.max_issuances_per_window << "/" << FormatDuration(policy_.issuance_window) << " M "
        << policy_.max_consecutive_failures;
     return os.str();
   }
@@ -267,8 +267,8 @@ class Explorer {
     if (a.current != before.current) {
       if (a.current) {
         const uint64_t g = a.current->generation;
-        if (ev.type != EventType::kActivated || ev.generation != g || !before.pending || *before.pending != *a.current ||
-            progress_[g] != 3) {
+        if (ev.type != EventType::kActivated || ev.generation != g || !before.pending ||
+            *before.pending != *a.current || progress_[g] != 3) {
           return fail("generation " + std::to_string(g) + " became current without delivered, verified, activated");
         }
         ever_current_ = true;

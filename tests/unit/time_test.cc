@@ -25,8 +25,10 @@ class ScopedTimeZone {
     ::tzset();
   }
   ~ScopedTimeZone() {
-    if (old_) ::setenv("TZ", old_->c_str(), 1);
-    else ::unsetenv("TZ");
+    if (old_)
+      ::setenv("TZ", old_->c_str(), 1);
+    else
+      ::unsetenv("TZ");
     ::tzset();
   }
 
@@ -141,8 +143,8 @@ TEST(Rfc3339Test, Offsets) {
   EXPECT_EQ(Parse("2025-03-30T12:00:00z"), utc);
   EXPECT_EQ(Parse("2025-03-30t12:00:00Z"), utc);
   EXPECT_EQ(Parse("2025-03-30T13:00:00+01:00"), utc);
-  EXPECT_EQ(Parse("2025-03-30T08:30:00-03:30"), utc);        // Newfoundland
-  EXPECT_EQ(Parse("2025-03-31T01:45:00+13:45"), utc);        // Chatham, daylight time
+  EXPECT_EQ(Parse("2025-03-30T08:30:00-03:30"), utc);  // Newfoundland
+  EXPECT_EQ(Parse("2025-03-31T01:45:00+13:45"), utc);  // Chatham, daylight time
   EXPECT_EQ(Parse("2025-03-30T12:00:00+00:00"), utc);
   EXPECT_EQ(Parse("2025-03-30T12:00:00-00:00"), utc);
   EXPECT_EQ(Parse("2025-03-30T00:00:00-12:00"), utc);
@@ -156,8 +158,8 @@ TEST(Rfc3339Test, RejectsMalformed) {
   const char* bad[] = {
       "",
       "2025-01-01",
-      "2025-01-01T00:00:00",         // no zone
-      "2025-01-01 00:00:00Z",        // space separator
+      "2025-01-01T00:00:00",   // no zone
+      "2025-01-01 00:00:00Z",  // space separator
       "2025-1-01T00:00:00Z",
       "2025-01-01T00:00Z",
       "2025-13-01T00:00:00Z",
@@ -167,8 +169,8 @@ TEST(Rfc3339Test, RejectsMalformed) {
       "2025-04-31T00:00:00Z",
       "2025-01-01T24:00:00Z",
       "2025-01-01T23:60:00Z",
-      "2025-01-01T23:59:60Z",        // leap seconds are not instants rotor uses
-      "2025-01-01T00:00:00.Z",       // empty fraction
+      "2025-01-01T23:59:60Z",   // leap seconds are not instants rotor uses
+      "2025-01-01T00:00:00.Z",  // empty fraction
       "2025-01-01T00:00:00+1:00",
       "2025-01-01T00:00:00+01:0",
       "2025-01-01T00:00:00+0100",
