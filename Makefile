@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 DATA_DIR ?= ./rotor-data
 CONFIG ?= examples/quickstart.yaml
 
-.PHONY: all deps configure build run test test-long bench clean
+.PHONY: all deps configure build run test test-long bench lint clean
 
 all: build
 
@@ -28,6 +28,9 @@ test: build
 
 test-long: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L long
+
+lint: build
+	@bash scripts/lint.sh $(BUILD_DIR)
 
 bench: build
 	@$(BUILD_DIR)/bin/rotor_bench

@@ -316,7 +316,7 @@ int RunDaemon(const DaemonOptions& opt) {
   auto last_trim = started;
   int exit_code = kExitOk;
   while (true) {
-    timespec wait{0, 500 * 1000 * 1000};
+    timespec wait{0, 500'000'000L};
     int sig = sigtimedwait(&sigs, nullptr, &wait);
     if (sig == SIGINT || sig == SIGTERM) {
       LogInfo("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});

@@ -52,7 +52,7 @@ CLI::Validator SecondsValidator() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   using namespace rotor::app;
   // A closed stdout or stderr (`rotor run | tee` stopped by Ctrl-C) must not
   // kill the daemon mid-stop: writes then fail with EPIPE instead.
@@ -173,4 +173,17 @@ int main(int argc, char** argv) {
   if (*check) return RunCheck(check_dir, check_json);
   if (*verify) return RunAuditVerify(audit_dir, audit_json);
   return kExitUsage;
+}
+
+// main turns anything unexpected (out of memory, a library's exception) into
+// a message and exit 1 instead of an abort.
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rotor: unexpected error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "rotor: unexpected error\n");
+  }
+  return rotor::app::kExitFailure;
 }

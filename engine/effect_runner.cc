@@ -156,10 +156,12 @@ void EffectRunner::FileBatch(EffectType type, std::vector<EffectJob*>& jobs, std
   std::vector<Status> results;
   if (type == EffectType::kActivate || type == EffectType::kRetire) {
     std::vector<DeliverySink::ActivateItem> items;
+    items.reserve(jobs.size());
     for (auto* job : jobs) items.push_back({job->record.id, job->effect.version.generation});
     results = type == EffectType::kActivate ? ports_.sink->Activate(items) : ports_.sink->Retire(items);
   } else {  // kDiscard
     std::vector<DeliverySink::DiscardItem> items;
+    items.reserve(jobs.size());
     for (auto* job : jobs) {
       items.push_back(
           {job->record.id, job->effect.version.generation, job->effect.restore ? job->effect.restore->generation : 0});

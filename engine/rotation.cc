@@ -186,7 +186,7 @@ class Machine {
     Persist("rotation.started");
     Data("reason", RotationReasonName(reason));
     Data("generation", static_cast<int64_t>(generation));
-    Data("attempt", static_cast<int64_t>(rec.consecutive_failures + 1));
+    Data("attempt", static_cast<int64_t>(rec.consecutive_failures) + 1);
     if (rec.current) Data("current_generation", static_cast<int64_t>(rec.current->generation));
     Emit(EffectType::kGenerate, CredentialVersion{generation, {}, {}, {}});
   }

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config clang-format
+  build-essential cmake pkg-config clang-format clang-tidy
   libcaf-dev            # CAF 0.17 actors
   android-libboringssl-dev  # BoringSSL (crypto)
   liblmdb-dev lmdb-utils    # embedded store
