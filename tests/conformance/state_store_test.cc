@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,6 +76,12 @@ struct StoreKind {
   std::string name;
   std::function<std::unique_ptr<StoreHarness>()> make;
 };
+
+// PrintTo names the store in test names and messages instead of gtest's dump
+// of the struct's bytes.
+void PrintTo(const StoreKind& kind, std::ostream* os) {
+  *os << kind.name;
+}
 
 const StoreKind kStores[] = {
     {"Lmdb", [] { return std::make_unique<LmdbHarness>(); }},
