@@ -14,6 +14,9 @@
 #include "tests/support/fake_world.h"
 #include "tests/support/printers.h"
 
+// The tables below are aligned by hand, one row per line; clang-format would
+// put every field of a row on a line of its own.
+// clang-format off
 namespace rotor {
 namespace {
 
@@ -22,7 +25,7 @@ using testing::MakeFleet;
 using testing::RotationDriver;
 
 const Instant kT0 = Instant::FromSeconds(1735689600);  // 2025-01-01T00:00:00Z
-const Instant kT1 = kT0 + Duration::Hours(16);         // renewal point of a 24h credential issued at kT0
+const Instant kT1 = kT0 + Duration::Hours(16);          // renewal point of a 24h credential issued at kT0
 
 RenewalPolicy Policy() {
   RenewalPolicy p;
@@ -39,17 +42,11 @@ RenewalPolicy Policy() {
   return p;
 }
 
-std::string Fp(uint64_t g) {
-  return "sha256:" + std::string(63, '0') + std::to_string(g % 10);
-}
+std::string Fp(uint64_t g) { return "sha256:" + std::string(63, '0') + std::to_string(g % 10); }
 
-CredentialVersion V(uint64_t g, Instant issued) {
-  return {g, issued, issued + Duration::Hours(24), Fp(g)};
-}
+CredentialVersion V(uint64_t g, Instant issued) { return {g, issued, issued + Duration::Hours(24), Fp(g)}; }
 
-RotationRecord New() {
-  return NewRecord("svc-a", "payments", CredentialKind::kApiKey, kT0);
-}
+RotationRecord New() { return NewRecord("svc-a", "payments", CredentialKind::kApiKey, kT0); }
 
 RotationRecord Active() {
   RotationRecord r = New();
@@ -139,9 +136,7 @@ Event Ev(EventType t, uint64_t generation = 0) {
   e.generation = generation;
   return e;
 }
-Event Due() {
-  return Ev(EventType::kDue);
-}
+Event Due() { return Ev(EventType::kDue); }
 Event Generated(uint64_t g, Instant issued) {
   Event e = Ev(EventType::kGenerated, g);
   e.issued_at = issued;
@@ -154,12 +149,8 @@ Event Failed(EffectType t, Status s) {
   e.error = std::move(s);
   return e;
 }
-Event Transient(EffectType t) {
-  return Failed(t, Unavailable("try later"));
-}
-Event Rejection(EffectType t) {
-  return Failed(t, PermissionDenied("rejected"));
-}
+Event Transient(EffectType t) { return Failed(t, Unavailable("try later")); }
+Event Rejection(EffectType t) { return Failed(t, PermissionDenied("rejected")); }
 
 using E = EffectType;
 
@@ -179,9 +170,8 @@ struct Row {
 
 std::string EffectList(const std::vector<Effect>& effects) {
   std::string out;
-  for (const auto& e : effects)
-    out +=
-        std::string(out.empty() ? "" : ",") + EffectTypeName(e.type) + "(" + std::to_string(e.version.generation) + ")";
+  for (const auto& e : effects) out += std::string(out.empty() ? "" : ",") + EffectTypeName(e.type) + "(" +
+                                       std::to_string(e.version.generation) + ")";
   return "[" + out + "]";
 }
 
@@ -216,7 +206,9 @@ void RunRow(const Row& row) {
   // Effects target the right versions.
   for (const auto& e : res.effects) {
     switch (e.type) {
-      case E::kGenerate: EXPECT_EQ(e.version.generation, res.record.next_generation - 1); break;
+      case E::kGenerate:
+        EXPECT_EQ(e.version.generation, res.record.next_generation - 1);
+        break;
       case E::kDeliver:
       case E::kVerify:
       case E::kActivate:
@@ -245,26 +237,15 @@ void RunRow(const Row& row) {
   if (row.check) row.check(res);
 }
 
-int64_t Int(const StepResult& r, const std::string& key) {
-  return std::get<int64_t>(r.audit.data.at(key));
-}
-std::string Str(const StepResult& r, const std::string& key) {
-  return std::get<std::string>(r.audit.data.at(key));
-}
+int64_t Int(const StepResult& r, const std::string& key) { return std::get<int64_t>(r.audit.data.at(key)); }
+std::string Str(const StepResult& r, const std::string& key) { return std::get<std::string>(r.audit.data.at(key)); }
 
 // ---- kDue -------------------------------------------------------------------
 
 TEST(RotationTableTest, Due) {
   const RenewalPolicy p = Policy();
   const std::vector<Row> rows = {
-      {"new: first issuance",
-       New(),
-       Due(),
-       kT0,
-       Phase::kIssuing,
-       true,
-       "rotation.started",
-       {E::kGenerate},
+      {"new: first issuance", New(), Due(), kT0, Phase::kIssuing, true, "rotation.started", {E::kGenerate},
        StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_EQ(r.record.reason, RotationReason::kInitial);
@@ -273,74 +254,31 @@ TEST(RotationTableTest, Due) {
          EXPECT_EQ(Str(r, "reason"), "initial");
          EXPECT_EQ(Int(r, "generation"), 1);
        }},
-      {"active before renewal: rests",
-       Active(),
-       Due(),
-       kT0 + Duration::Hours(1),
-       Phase::kActive,
-       false,
-       "",
-       {},
-       StatusCode::kOk,
-       [](const StepResult& r) { EXPECT_EQ(r.record.next_due, kT1); }},
+      {"active before renewal: rests", Active(), Due(), kT0 + Duration::Hours(1), Phase::kActive, false, "", {},
+       StatusCode::kOk, [](const StepResult& r) { EXPECT_EQ(r.record.next_due, kT1); }},
       {"active 1us before renewal", Active(), Due(), kT1 - Duration::Micros(1), Phase::kActive, false, "", {}},
-      {"active at renewal: scheduled",
-       Active(),
-       Due(),
-       kT1,
-       Phase::kIssuing,
-       true,
-       "rotation.started",
-       {E::kGenerate},
-       StatusCode::kOk,
+      {"active at renewal: scheduled", Active(), Due(), kT1, Phase::kIssuing, true, "rotation.started",
+       {E::kGenerate}, StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_EQ(r.record.reason, RotationReason::kScheduled);
          EXPECT_EQ(r.effects[0].version.generation, 2u);
          EXPECT_EQ(Int(r, "current_generation"), 1);
        }},
-      {"active past expiry: overdue",
-       Active(),
-       Due(),
-       kT0 + Duration::Hours(24),
-       Phase::kIssuing,
-       true,
-       "rotation.started",
-       {E::kGenerate},
-       StatusCode::kOk,
+      {"active past expiry: overdue", Active(), Due(), kT0 + Duration::Hours(24), Phase::kIssuing, true,
+       "rotation.started", {E::kGenerate}, StatusCode::kOk,
        [](const StepResult& r) { EXPECT_EQ(r.record.reason, RotationReason::kOverdue); }},
-      {"active with a version at the end of its grace: retire first",
-       WithRetiring(),
-       Due(),
-       kT1 + Duration::Minutes(6),
-       Phase::kActive,
-       false,
-       "",
-       {E::kRetire},
-       StatusCode::kOk,
+      {"active with a version at the end of its grace: retire first", WithRetiring(), Due(),
+       kT1 + Duration::Minutes(6), Phase::kActive, false, "", {E::kRetire}, StatusCode::kOk,
        [](const StepResult& r) { EXPECT_EQ(r.effects[0].version.generation, 1u); }},
-      {"active with a version 1us inside its grace: nothing",
-       WithRetiring(),
-       Due(),
-       kT1 + Duration::Minutes(6) - Duration::Micros(1),
-       Phase::kActive,
-       false,
-       "",
-       {},
-       StatusCode::kOk,
+      {"active with a version 1us inside its grace: nothing", WithRetiring(), Due(),
+       kT1 + Duration::Minutes(6) - Duration::Micros(1), Phase::kActive, false, "", {}, StatusCode::kOk,
        [](const StepResult& r) { EXPECT_EQ(r.record.next_due, kT1 + Duration::Minutes(6)); }},
       {"active, K issuances in the window: quarantined",
-       Edit(Active(),
-            [](RotationRecord& r) {
-              r.issuances_in_window = 3;
-              r.window_start = kT1 - Duration::Minutes(30);
-            }),
-       Due(),
-       kT1,
-       Phase::kQuarantined,
-       true,
-       "identity.quarantined",
-       {},
-       StatusCode::kOk,
+       Edit(Active(), [](RotationRecord& r) {
+         r.issuances_in_window = 3;
+         r.window_start = kT1 - Duration::Minutes(30);
+       }),
+       Due(), kT1, Phase::kQuarantined, true, "identity.quarantined", {}, StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_NE(r.record.last_error.find("circuit breaker: 3 issuances within 1h (limit 3)"), std::string::npos)
              << r.record.last_error;
@@ -348,144 +286,61 @@ TEST(RotationTableTest, Due) {
          EXPECT_EQ(r.record.next_due, kMaxInstant);
        }},
       {"active, K-1 issuances in the window: rotates",
-       Edit(Active(),
-            [](RotationRecord& r) {
-              r.issuances_in_window = 2;
-              r.window_start = kT1 - Duration::Minutes(30);
-            }),
-       Due(),
-       kT1,
-       Phase::kIssuing,
-       true,
-       "rotation.started",
-       {E::kGenerate}},
+       Edit(Active(), [](RotationRecord& r) {
+         r.issuances_in_window = 2;
+         r.window_start = kT1 - Duration::Minutes(30);
+       }),
+       Due(), kT1, Phase::kIssuing, true, "rotation.started", {E::kGenerate}},
       {"active, K issuances but the window ended: counter resets",
-       Edit(Active(),
-            [](RotationRecord& r) {
-              r.issuances_in_window = 3;
-              r.window_start = kT1 - Duration::Hours(1);
-            }),
-       Due(),
-       kT1,
-       Phase::kIssuing,
-       true,
-       "rotation.started",
-       {E::kGenerate},
-       StatusCode::kOk,
+       Edit(Active(), [](RotationRecord& r) {
+         r.issuances_in_window = 3;
+         r.window_start = kT1 - Duration::Hours(1);
+       }),
+       Due(), kT1, Phase::kIssuing, true, "rotation.started", {E::kGenerate}, StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_EQ(r.record.issuances_in_window, 0u);
          EXPECT_EQ(r.record.window_start, kT1);
        }},
-      {"backoff before its retry: nothing",
-       Backoff(),
-       Due(),
-       kT1 + Duration::Seconds(9),
-       Phase::kBackoff,
-       false,
-       "",
+      {"backoff before its retry: nothing", Backoff(), Due(), kT1 + Duration::Seconds(9), Phase::kBackoff, false, "",
        {}},
-      {"backoff at its retry: a new generation",
-       Backoff(),
-       Due(),
-       kT1 + Duration::Seconds(10),
-       Phase::kIssuing,
-       true,
-       "rotation.started",
-       {E::kGenerate},
-       StatusCode::kOk,
+      {"backoff at its retry: a new generation", Backoff(), Due(), kT1 + Duration::Seconds(10), Phase::kIssuing, true,
+       "rotation.started", {E::kGenerate}, StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_EQ(r.effects[0].version.generation, 3u) << "a discarded generation was reused";
          EXPECT_EQ(r.record.reason, RotationReason::kScheduled);
          EXPECT_EQ(Int(r, "attempt"), 2);
        }},
-      {"backoff of an emergency: reason emergency",
-       Edit(Backoff(), [](RotationRecord& r) { r.emergency = true; }),
-       Due(),
-       kT1 + Duration::Seconds(10),
-       Phase::kIssuing,
-       true,
-       "rotation.started",
-       {E::kGenerate},
-       StatusCode::kOk,
-       [](const StepResult& r) { EXPECT_EQ(r.record.reason, RotationReason::kEmergency); }},
+      {"backoff of an emergency: reason emergency", Edit(Backoff(), [](RotationRecord& r) { r.emergency = true; }),
+       Due(), kT1 + Duration::Seconds(10), Phase::kIssuing, true, "rotation.started", {E::kGenerate},
+       StatusCode::kOk, [](const StepResult& r) { EXPECT_EQ(r.record.reason, RotationReason::kEmergency); }},
       {"backoff, K issuances in the window: quarantined",
-       Edit(Backoff(),
-            [](RotationRecord& r) {
-              r.issuances_in_window = 3;
-              r.window_start = kT1;
-            }),
-       Due(),
-       kT1 + Duration::Seconds(10),
-       Phase::kQuarantined,
-       true,
-       "identity.quarantined",
-       {}},
-      {"quarantined: stays, no issuance",
-       Quarantined(),
-       Due(),
-       kT1 + Duration::Hours(2),
-       Phase::kQuarantined,
-       false,
-       "",
-       {}},
-      {"quarantined with a version at the end of its grace",
-       Edit(WithRetiring(), [](RotationRecord& r) { r.phase = Phase::kQuarantined; }),
-       Due(),
-       kT1 + Duration::Hours(1),
-       Phase::kQuarantined,
-       false,
-       "",
-       {E::kRetire}},
-      {"issuing: generate again, same generation",
-       InFlight(Phase::kIssuing),
-       Due(),
-       kT1,
-       Phase::kIssuing,
-       false,
-       "",
-       {E::kGenerate},
-       StatusCode::kOk,
+       Edit(Backoff(), [](RotationRecord& r) {
+         r.issuances_in_window = 3;
+         r.window_start = kT1;
+       }),
+       Due(), kT1 + Duration::Seconds(10), Phase::kQuarantined, true, "identity.quarantined", {}},
+      {"quarantined: stays, no issuance", Quarantined(), Due(), kT1 + Duration::Hours(2), Phase::kQuarantined, false,
+       "", {}},
+      {"quarantined with a version at the end of its grace", Edit(WithRetiring(), [](RotationRecord& r) {
+         r.phase = Phase::kQuarantined;
+       }),
+       Due(), kT1 + Duration::Hours(1), Phase::kQuarantined, false, "", {E::kRetire}},
+      {"issuing: generate again, same generation", InFlight(Phase::kIssuing), Due(), kT1, Phase::kIssuing, false, "",
+       {E::kGenerate}, StatusCode::kOk,
        [](const StepResult& r) { EXPECT_EQ(r.effects[0].version.generation, 2u); }},
-      {"delivering, retry due: deliver",
-       InFlight(Phase::kDelivering),
-       Due(),
-       kT1,
-       Phase::kDelivering,
-       false,
-       "",
+      {"delivering, retry due: deliver", InFlight(Phase::kDelivering), Due(), kT1, Phase::kDelivering, false, "",
        {E::kDeliver}},
       {"delivering, retry not yet due: nothing",
-       Edit(InFlight(Phase::kDelivering), [](RotationRecord& r) { r.next_due = kT1 + Duration::Seconds(2); }),
-       Due(),
-       kT1 + Duration::Seconds(1),
-       Phase::kDelivering,
-       false,
-       "",
-       {}},
-      {"verifying, retry due: verify",
-       InFlight(Phase::kVerifying),
-       Due(),
-       kT1,
-       Phase::kVerifying,
-       false,
-       "",
+       Edit(InFlight(Phase::kDelivering), [](RotationRecord& r) { r.next_due = kT1 + Duration::Seconds(2); }), Due(),
+       kT1 + Duration::Seconds(1), Phase::kDelivering, false, "", {}},
+      {"verifying, retry due: verify", InFlight(Phase::kVerifying), Due(), kT1, Phase::kVerifying, false, "",
        {E::kVerify}},
       {"verifying, retry not yet due: nothing",
-       Edit(InFlight(Phase::kVerifying), [](RotationRecord& r) { r.next_due = kT1 + Duration::Seconds(2); }),
-       Due(),
-       kT1 + Duration::Seconds(1),
-       Phase::kVerifying,
-       false,
-       "",
-       {}},
-      {"committing: activate", InFlight(Phase::kCommitting), Due(), kT1, Phase::kCommitting, false, "", {E::kActivate}},
-      {"rolling back: discard",
-       InFlight(Phase::kRollingBack),
-       Due(),
-       kT1,
-       Phase::kRollingBack,
-       false,
-       "",
+       Edit(InFlight(Phase::kVerifying), [](RotationRecord& r) { r.next_due = kT1 + Duration::Seconds(2); }), Due(),
+       kT1 + Duration::Seconds(1), Phase::kVerifying, false, "", {}},
+      {"committing: activate", InFlight(Phase::kCommitting), Due(), kT1, Phase::kCommitting, false, "",
+       {E::kActivate}},
+      {"rolling back: discard", InFlight(Phase::kRollingBack), Due(), kT1, Phase::kRollingBack, false, "",
        {E::kDiscard}},
       {"retiring: discard current", Retiring(), Due(), kT1, Phase::kRetiring, false, "", {E::kDiscard}},
       {"retired: nothing", Retired(), Due(), kT1, Phase::kRetired, false, "", {}},
@@ -502,15 +357,8 @@ TEST(RotationTableTest, Results) {
   RenewalPolicy no_grace = p;
   no_grace.grace = Duration::Zero();
   const std::vector<Row> rows = {
-      {"generated: persisted as pending, deliver",
-       InFlight(Phase::kIssuing),
-       Generated(2, now),
-       now,
-       Phase::kDelivering,
-       true,
-       "credential.issued",
-       {E::kDeliver},
-       StatusCode::kOk,
+      {"generated: persisted as pending, deliver", InFlight(Phase::kIssuing), Generated(2, now), now,
+       Phase::kDelivering, true, "credential.issued", {E::kDeliver}, StatusCode::kOk,
        [&](const StepResult& r) {
          ASSERT_TRUE(r.record.pending);
          EXPECT_EQ(*r.record.pending, (CredentialVersion{2, now, now + p.lifetime, Fp(2)}));
@@ -519,107 +367,33 @@ TEST(RotationTableTest, Results) {
          EXPECT_EQ(Str(r, "fingerprint"), Fp(2));
        }},
       {"generated near the end of time: not_after capped at 9999-12-31",
-       Edit(InFlight(Phase::kIssuing),
-            [](RotationRecord& r) {
-              r.current->issued_at = kMaxInstant - Duration::Hours(30);
-              r.current->not_after = kMaxInstant - Duration::Hours(6);
-            }),
-       Generated(2, kMaxInstant - Duration::Hours(2)),
-       kMaxInstant - Duration::Hours(2),
-       Phase::kDelivering,
-       true,
-       "credential.issued",
-       {E::kDeliver},
-       StatusCode::kOk,
+       Edit(InFlight(Phase::kIssuing), [](RotationRecord& r) {
+         r.current->issued_at = kMaxInstant - Duration::Hours(30);
+         r.current->not_after = kMaxInstant - Duration::Hours(6);
+       }),
+       Generated(2, kMaxInstant - Duration::Hours(2)), kMaxInstant - Duration::Hours(2), Phase::kDelivering, true,
+       "credential.issued", {E::kDeliver}, StatusCode::kOk,
        [](const StepResult& r) { EXPECT_EQ(r.record.pending->not_after, kMaxInstant); }},
-      {"generated for another generation: stale",
-       InFlight(Phase::kIssuing),
-       Generated(1, now),
-       now,
-       Phase::kIssuing,
-       false,
-       "",
-       {},
+      {"generated for another generation: stale", InFlight(Phase::kIssuing), Generated(1, now), now,
+       Phase::kIssuing, false, "", {}, StatusCode::kFailedPrecondition},
+      {"generated while delivering: stale", InFlight(Phase::kDelivering), Generated(2, now), now, Phase::kDelivering,
+       false, "", {}, StatusCode::kFailedPrecondition},
+      {"generated while active: stale", Active(), Generated(2, now), now, Phase::kActive, false, "", {},
        StatusCode::kFailedPrecondition},
-      {"generated while delivering: stale",
-       InFlight(Phase::kDelivering),
-       Generated(2, now),
-       now,
-       Phase::kDelivering,
-       false,
-       "",
-       {},
-       StatusCode::kFailedPrecondition},
-      {"generated while active: stale",
-       Active(),
-       Generated(2, now),
-       now,
-       Phase::kActive,
-       false,
-       "",
-       {},
-       StatusCode::kFailedPrecondition},
-      {"delivered: verify",
-       InFlight(Phase::kDelivering),
-       Ev(EventType::kDelivered, 2),
-       now,
-       Phase::kVerifying,
-       true,
-       "credential.delivered",
-       {E::kVerify}},
-      {"delivered for another generation: stale",
-       InFlight(Phase::kDelivering),
-       Ev(EventType::kDelivered, 1),
-       now,
-       Phase::kDelivering,
-       false,
-       "",
-       {},
-       StatusCode::kFailedPrecondition},
-      {"delivered while verifying: stale",
-       InFlight(Phase::kVerifying),
-       Ev(EventType::kDelivered, 2),
-       now,
-       Phase::kVerifying,
-       false,
-       "",
-       {},
-       StatusCode::kFailedPrecondition},
-      {"verified: activate",
-       InFlight(Phase::kVerifying),
-       Ev(EventType::kVerified, 2),
-       now,
-       Phase::kCommitting,
-       true,
-       "credential.verified",
-       {E::kActivate}},
-      {"verified before delivery: stale",
-       InFlight(Phase::kDelivering),
-       Ev(EventType::kVerified, 2),
-       now,
-       Phase::kDelivering,
-       false,
-       "",
-       {},
-       StatusCode::kFailedPrecondition},
-      {"verified for another generation: stale",
-       InFlight(Phase::kVerifying),
-       Ev(EventType::kVerified, 3),
-       now,
-       Phase::kVerifying,
-       false,
-       "",
-       {},
-       StatusCode::kFailedPrecondition},
-      {"activated: committed, previous in its grace window",
-       InFlight(Phase::kCommitting),
-       Ev(EventType::kActivated, 2),
-       now,
-       Phase::kActive,
-       true,
-       "rotation.committed",
-       {},
-       StatusCode::kOk,
+      {"delivered: verify", InFlight(Phase::kDelivering), Ev(EventType::kDelivered, 2), now, Phase::kVerifying, true,
+       "credential.delivered", {E::kVerify}},
+      {"delivered for another generation: stale", InFlight(Phase::kDelivering), Ev(EventType::kDelivered, 1), now,
+       Phase::kDelivering, false, "", {}, StatusCode::kFailedPrecondition},
+      {"delivered while verifying: stale", InFlight(Phase::kVerifying), Ev(EventType::kDelivered, 2), now,
+       Phase::kVerifying, false, "", {}, StatusCode::kFailedPrecondition},
+      {"verified: activate", InFlight(Phase::kVerifying), Ev(EventType::kVerified, 2), now, Phase::kCommitting, true,
+       "credential.verified", {E::kActivate}},
+      {"verified before delivery: stale", InFlight(Phase::kDelivering), Ev(EventType::kVerified, 2), now,
+       Phase::kDelivering, false, "", {}, StatusCode::kFailedPrecondition},
+      {"verified for another generation: stale", InFlight(Phase::kVerifying), Ev(EventType::kVerified, 3), now,
+       Phase::kVerifying, false, "", {}, StatusCode::kFailedPrecondition},
+      {"activated: committed, previous in its grace window", InFlight(Phase::kCommitting),
+       Ev(EventType::kActivated, 2), now, Phase::kActive, true, "rotation.committed", {}, StatusCode::kOk,
        [&](const StepResult& r) {
          EXPECT_EQ(r.record.current, InFlight(Phase::kCommitting).pending);
          EXPECT_FALSE(r.record.pending);
@@ -633,57 +407,28 @@ TEST(RotationTableTest, Results) {
          EXPECT_EQ(Str(r, "previous_retire_at"), FormatRfc3339(now + p.grace));
          EXPECT_EQ(Str(r, "renew_at"), FormatRfc3339(kT1 + Duration::Hours(16)));
        }},
-      {"activated, first issuance: no previous",
-       Edit(InFlight(Phase::kCommitting),
-            [](RotationRecord& r) {
-              r.current.reset();
-              r.reason = RotationReason::kInitial;
-            }),
-       Ev(EventType::kActivated, 2),
-       now,
-       Phase::kActive,
-       true,
-       "rotation.committed",
-       {},
-       StatusCode::kOk,
+      {"activated, first issuance: no previous", Edit(InFlight(Phase::kCommitting), [](RotationRecord& r) {
+         r.current.reset();
+         r.reason = RotationReason::kInitial;
+       }),
+       Ev(EventType::kActivated, 2), now, Phase::kActive, true, "rotation.committed", {}, StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_TRUE(r.record.retiring.empty());
          EXPECT_EQ(r.record.next_due, kT1 + Duration::Hours(16));
          EXPECT_EQ(r.audit.data.count("previous_generation"), 0u);
        }},
       {"activated, previous expires inside the grace window: retire at its expiry",
-       Edit(InFlight(Phase::kCommitting),
-            [&](RotationRecord& r) { r.current->not_after = now + Duration::Minutes(2); }),
-       Ev(EventType::kActivated, 2),
-       now,
-       Phase::kActive,
-       true,
-       "rotation.committed",
-       {},
-       StatusCode::kOk,
+       Edit(InFlight(Phase::kCommitting), [&](RotationRecord& r) { r.current->not_after = now + Duration::Minutes(2); }),
+       Ev(EventType::kActivated, 2), now, Phase::kActive, true, "rotation.committed", {}, StatusCode::kOk,
        [&](const StepResult& r) { EXPECT_EQ(r.record.retiring[0].retire_at, now + Duration::Minutes(2)); }},
       {"activated, previous already expired: retired at once",
-       Edit(InFlight(Phase::kCommitting),
-            [&](RotationRecord& r) { r.current->not_after = now - Duration::Minutes(2); }),
-       Ev(EventType::kActivated, 2),
-       now,
-       Phase::kActive,
-       true,
-       "rotation.committed",
-       {E::kRetire}},
-      {"activated, emergency: previous retired at commit",
-       Edit(InFlight(Phase::kCommitting),
-            [](RotationRecord& r) {
-              r.emergency = true;
-              r.reason = RotationReason::kEmergency;
-            }),
-       Ev(EventType::kActivated, 2),
-       now,
-       Phase::kActive,
-       true,
-       "rotation.committed",
-       {E::kRetire},
-       StatusCode::kOk,
+       Edit(InFlight(Phase::kCommitting), [&](RotationRecord& r) { r.current->not_after = now - Duration::Minutes(2); }),
+       Ev(EventType::kActivated, 2), now, Phase::kActive, true, "rotation.committed", {E::kRetire}},
+      {"activated, emergency: previous retired at commit", Edit(InFlight(Phase::kCommitting), [](RotationRecord& r) {
+         r.emergency = true;
+         r.reason = RotationReason::kEmergency;
+       }),
+       Ev(EventType::kActivated, 2), now, Phase::kActive, true, "rotation.committed", {E::kRetire}, StatusCode::kOk,
        [&](const StepResult& r) {
          EXPECT_EQ(r.record.retiring[0].retire_at, now);
          EXPECT_TRUE(r.record.retiring[0].compromised);
@@ -691,53 +436,16 @@ TEST(RotationTableTest, Results) {
          EXPECT_FALSE(r.record.emergency);
          EXPECT_EQ(Int(r, "emergency"), 1);
        }},
-      {"activated, no grace: previous retired at commit",
-       InFlight(Phase::kCommitting),
-       Ev(EventType::kActivated, 2),
-       now,
-       Phase::kActive,
-       true,
-       "rotation.committed",
-       {E::kRetire},
-       StatusCode::kOk,
-       nullptr,
-       no_grace},
-      {"activated before verification: stale",
-       InFlight(Phase::kVerifying),
-       Ev(EventType::kActivated, 2),
-       now,
-       Phase::kVerifying,
-       false,
-       "",
-       {},
+      {"activated, no grace: previous retired at commit", InFlight(Phase::kCommitting), Ev(EventType::kActivated, 2),
+       now, Phase::kActive, true, "rotation.committed", {E::kRetire}, StatusCode::kOk, nullptr, no_grace},
+      {"activated before verification: stale", InFlight(Phase::kVerifying), Ev(EventType::kActivated, 2), now,
+       Phase::kVerifying, false, "", {}, StatusCode::kFailedPrecondition},
+      {"activated for another generation: stale", InFlight(Phase::kCommitting), Ev(EventType::kActivated, 1), now,
+       Phase::kCommitting, false, "", {}, StatusCode::kFailedPrecondition},
+      {"activated while active: stale", Active(), Ev(EventType::kActivated, 2), now, Phase::kActive, false, "", {},
        StatusCode::kFailedPrecondition},
-      {"activated for another generation: stale",
-       InFlight(Phase::kCommitting),
-       Ev(EventType::kActivated, 1),
-       now,
-       Phase::kCommitting,
-       false,
-       "",
-       {},
-       StatusCode::kFailedPrecondition},
-      {"activated while active: stale",
-       Active(),
-       Ev(EventType::kActivated, 2),
-       now,
-       Phase::kActive,
-       false,
-       "",
-       {},
-       StatusCode::kFailedPrecondition},
-      {"discarded: back off, current restored",
-       InFlight(Phase::kRollingBack),
-       Ev(EventType::kDiscarded, 2),
-       now,
-       Phase::kBackoff,
-       true,
-       "rotation.rolled_back",
-       {},
-       StatusCode::kOk,
+      {"discarded: back off, current restored", InFlight(Phase::kRollingBack), Ev(EventType::kDiscarded, 2), now,
+       Phase::kBackoff, true, "rotation.rolled_back", {}, StatusCode::kOk,
        [&](const StepResult& r) {
          EXPECT_FALSE(r.record.pending);
          EXPECT_EQ(r.record.current, Active().current) << "rollback must leave current exactly as it was";
@@ -747,13 +455,7 @@ TEST(RotationTableTest, Results) {
        }},
       {"discarded after M failures: quarantined",
        Edit(InFlight(Phase::kRollingBack), [](RotationRecord& r) { r.consecutive_failures = 3; }),
-       Ev(EventType::kDiscarded, 2),
-       now,
-       Phase::kQuarantined,
-       true,
-       "identity.quarantined",
-       {},
-       StatusCode::kOk,
+       Ev(EventType::kDiscarded, 2), now, Phase::kQuarantined, true, "identity.quarantined", {}, StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_FALSE(r.record.pending);
          EXPECT_EQ(r.record.current, Active().current);
@@ -761,132 +463,54 @@ TEST(RotationTableTest, Results) {
        }},
       {"discarded after a restart (no failure counted): retry at once",
        Edit(InFlight(Phase::kRollingBack), [](RotationRecord& r) { r.consecutive_failures = 0; }),
-       Ev(EventType::kDiscarded, 2),
-       now,
-       Phase::kBackoff,
-       true,
-       "rotation.rolled_back",
-       {},
-       StatusCode::kOk,
+       Ev(EventType::kDiscarded, 2), now, Phase::kBackoff, true, "rotation.rolled_back", {}, StatusCode::kOk,
        [&](const StepResult& r) { EXPECT_EQ(r.record.next_due, now); }},
       {"discarded during an emergency: retry at once",
        Edit(InFlight(Phase::kRollingBack), [](RotationRecord& r) { r.emergency = true; }),
-       Ev(EventType::kDiscarded, 2),
-       now,
-       Phase::kBackoff,
-       true,
-       "rotation.rolled_back",
-       {},
-       StatusCode::kOk,
+       Ev(EventType::kDiscarded, 2), now, Phase::kBackoff, true, "rotation.rolled_back", {}, StatusCode::kOk,
        [&](const StepResult& r) { EXPECT_EQ(r.record.next_due, now); }},
       {"discarded, first issuance: nothing to restore",
        Edit(InFlight(Phase::kRollingBack), [](RotationRecord& r) { r.current.reset(); }),
-       Ev(EventType::kDiscarded, 2),
-       now,
-       Phase::kBackoff,
-       true,
-       "rotation.rolled_back",
-       {},
-       StatusCode::kOk,
+       Ev(EventType::kDiscarded, 2), now, Phase::kBackoff, true, "rotation.rolled_back", {}, StatusCode::kOk,
        [](const StepResult& r) { EXPECT_FALSE(r.record.current); }},
-      {"discarded for another generation: stale",
-       InFlight(Phase::kRollingBack),
-       Ev(EventType::kDiscarded, 1),
-       now,
-       Phase::kRollingBack,
-       false,
-       "",
-       {},
-       StatusCode::kFailedPrecondition},
-      {"discarded while retiring: retired",
-       Retiring(),
-       Ev(EventType::kDiscarded, 1),
-       now,
-       Phase::kRetired,
-       true,
-       "identity.retired",
-       {},
-       StatusCode::kOk,
+      {"discarded for another generation: stale", InFlight(Phase::kRollingBack), Ev(EventType::kDiscarded, 1), now,
+       Phase::kRollingBack, false, "", {}, StatusCode::kFailedPrecondition},
+      {"discarded while retiring: retired", Retiring(), Ev(EventType::kDiscarded, 1), now, Phase::kRetired, true,
+       "identity.retired", {}, StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_FALSE(r.record.current);
          EXPECT_EQ(r.record.next_due, kMaxInstant);
          EXPECT_EQ(Int(r, "last_generation"), 1);
        }},
-      {"discarded while active: stale",
-       Active(),
-       Ev(EventType::kDiscarded, 1),
-       now,
-       Phase::kActive,
-       false,
-       "",
-       {},
+      {"discarded while active: stale", Active(), Ev(EventType::kDiscarded, 1), now, Phase::kActive, false, "", {},
        StatusCode::kFailedPrecondition},
-      {"version retired after its grace",
-       WithRetiring(),
-       Ev(EventType::kVersionRetired, 1),
-       kT1 + Duration::Minutes(6),
-       Phase::kActive,
-       true,
-       "credential.retired",
-       {},
-       StatusCode::kOk,
+      {"version retired after its grace", WithRetiring(), Ev(EventType::kVersionRetired, 1),
+       kT1 + Duration::Minutes(6), Phase::kActive, true, "credential.retired", {}, StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_TRUE(r.record.retiring.empty());
          EXPECT_EQ(r.record.next_due, kT1 + Duration::Hours(16)) << "next wake: the renewal of generation 2";
          EXPECT_EQ(Str(r, "reason"), "grace_ended");
        }},
-      {"compromised version retired",
-       Edit(WithRetiring(), [](RotationRecord& r) { r.retiring[0].compromised = true; }),
-       Ev(EventType::kVersionRetired, 1),
-       now,
-       Phase::kActive,
-       true,
-       "credential.retired",
-       {},
-       StatusCode::kOk,
+      {"compromised version retired", Edit(WithRetiring(), [](RotationRecord& r) { r.retiring[0].compromised = true; }),
+       Ev(EventType::kVersionRetired, 1), now, Phase::kActive, true, "credential.retired", {}, StatusCode::kOk,
        [](const StepResult& r) { EXPECT_EQ(Str(r, "reason"), "compromised"); }},
-      {"version retired while the identity retires",
-       Edit(WithRetiring(), [](RotationRecord& r) { r.phase = Phase::kRetiring; }),
-       Ev(EventType::kVersionRetired, 1),
-       now,
-       Phase::kRetiring,
-       true,
-       "credential.retired",
-       {E::kDiscard},
-       StatusCode::kOk,
-       [](const StepResult& r) { EXPECT_EQ(Str(r, "reason"), "identity_retired"); }},
+      {"version retired while the identity retires", Edit(WithRetiring(), [](RotationRecord& r) {
+         r.phase = Phase::kRetiring;
+       }),
+       Ev(EventType::kVersionRetired, 1), now, Phase::kRetiring, true, "credential.retired", {E::kDiscard},
+       StatusCode::kOk, [](const StepResult& r) { EXPECT_EQ(Str(r, "reason"), "identity_retired"); }},
       {"one of two older versions retired while the identity retires: wait for the other",
-       Edit(WithRetiring(),
-            [](RotationRecord& r) {
-              r.phase = Phase::kRetiring;
-              r.current = V(3, kT1 + Duration::Minutes(2));
-              r.next_generation = 4;
-              r.retiring.push_back({V(2, kT1), kT1 + Duration::Minutes(7), false});
-            }),
-       Ev(EventType::kVersionRetired, 1),
-       now,
-       Phase::kRetiring,
-       true,
-       "credential.retired",
-       {}},
-      {"unknown version retired: stale",
-       WithRetiring(),
-       Ev(EventType::kVersionRetired, 7),
-       now,
-       Phase::kActive,
-       false,
-       "",
-       {},
-       StatusCode::kFailedPrecondition},
-      {"current version 'retired': stale",
-       WithRetiring(),
-       Ev(EventType::kVersionRetired, 2),
-       now,
-       Phase::kActive,
-       false,
-       "",
-       {},
-       StatusCode::kFailedPrecondition},
+       Edit(WithRetiring(), [](RotationRecord& r) {
+         r.phase = Phase::kRetiring;
+         r.current = V(3, kT1 + Duration::Minutes(2));
+         r.next_generation = 4;
+         r.retiring.push_back({V(2, kT1), kT1 + Duration::Minutes(7), false});
+       }),
+       Ev(EventType::kVersionRetired, 1), now, Phase::kRetiring, true, "credential.retired", {}},
+      {"unknown version retired: stale", WithRetiring(), Ev(EventType::kVersionRetired, 7), now, Phase::kActive, false,
+       "", {}, StatusCode::kFailedPrecondition},
+      {"current version 'retired': stale", WithRetiring(), Ev(EventType::kVersionRetired, 2), now, Phase::kActive,
+       false, "", {}, StatusCode::kFailedPrecondition},
   };
   for (const auto& row : rows) RunRow(row);
 }
@@ -897,15 +521,8 @@ TEST(RotationTableTest, Failures) {
   const RenewalPolicy p = Policy();
   const Instant now = kT1 + Duration::Seconds(1);
   const std::vector<Row> rows = {
-      {"generate failed (transient): back off",
-       InFlight(Phase::kIssuing),
-       Transient(E::kGenerate),
-       now,
-       Phase::kBackoff,
-       true,
-       "rotation.failed",
-       {},
-       StatusCode::kOk,
+      {"generate failed (transient): back off", InFlight(Phase::kIssuing), Transient(E::kGenerate), now,
+       Phase::kBackoff, true, "rotation.failed", {}, StatusCode::kOk,
        [&](const StepResult& r) {
          EXPECT_EQ(r.record.consecutive_failures, 1u);
          EXPECT_EQ(r.record.next_due, now + BackoffDelay(p, "svc-a", 1));
@@ -913,38 +530,18 @@ TEST(RotationTableTest, Failures) {
          EXPECT_EQ(Str(r, "stage"), "generate");
          EXPECT_EQ(Int(r, "transient"), 1);
        }},
-      {"generate rejected: back off",
-       InFlight(Phase::kIssuing),
-       Rejection(E::kGenerate),
-       now,
-       Phase::kBackoff,
-       true,
-       "rotation.failed",
-       {},
-       StatusCode::kOk,
+      {"generate rejected: back off", InFlight(Phase::kIssuing), Rejection(E::kGenerate), now, Phase::kBackoff, true,
+       "rotation.failed", {}, StatusCode::kOk,
        [](const StepResult& r) { EXPECT_EQ(Int(r, "transient"), 0); }},
       {"generate failed the Mth time: quarantined",
        Edit(InFlight(Phase::kIssuing), [](RotationRecord& r) { r.consecutive_failures = 2; }),
-       Transient(E::kGenerate),
-       now,
-       Phase::kQuarantined,
-       true,
-       "identity.quarantined",
-       {},
-       StatusCode::kOk,
+       Transient(E::kGenerate), now, Phase::kQuarantined, true, "identity.quarantined", {}, StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_EQ(r.record.consecutive_failures, 3u);
          EXPECT_EQ(r.record.current, Active().current);
        }},
-      {"deliver failed (transient): same candidate, same stage",
-       InFlight(Phase::kDelivering),
-       Transient(E::kDeliver),
-       now,
-       Phase::kDelivering,
-       true,
-       "rotation.failed",
-       {},
-       StatusCode::kOk,
+      {"deliver failed (transient): same candidate, same stage", InFlight(Phase::kDelivering),
+       Transient(E::kDeliver), now, Phase::kDelivering, true, "rotation.failed", {}, StatusCode::kOk,
        [&](const StepResult& r) {
          EXPECT_EQ(r.record.pending, InFlight(Phase::kDelivering).pending) << "the candidate must be kept";
          EXPECT_EQ(r.record.stage_attempts, 1u);
@@ -953,130 +550,53 @@ TEST(RotationTableTest, Failures) {
          EXPECT_EQ(Str(r, "retry"), "same_candidate");
        }},
       {"deliver failed (transient), retries exhausted: roll back",
-       Edit(InFlight(Phase::kDelivering), [](RotationRecord& r) { r.stage_attempts = 2; }),
-       Transient(E::kDeliver),
-       now,
-       Phase::kRollingBack,
-       true,
-       "rotation.failed",
-       {E::kDiscard},
-       StatusCode::kOk,
+       Edit(InFlight(Phase::kDelivering), [](RotationRecord& r) { r.stage_attempts = 2; }), Transient(E::kDeliver),
+       now, Phase::kRollingBack, true, "rotation.failed", {E::kDiscard}, StatusCode::kOk,
        [](const StepResult& r) { EXPECT_EQ(Str(r, "retry"), "new_candidate"); }},
-      {"deliver rejected: roll back",
-       InFlight(Phase::kDelivering),
-       Rejection(E::kDeliver),
-       now,
-       Phase::kRollingBack,
-       true,
-       "rotation.failed",
-       {E::kDiscard},
-       StatusCode::kOk,
+      {"deliver rejected: roll back", InFlight(Phase::kDelivering), Rejection(E::kDeliver), now, Phase::kRollingBack,
+       true, "rotation.failed", {E::kDiscard}, StatusCode::kOk,
        [](const StepResult& r) { EXPECT_EQ(r.record.consecutive_failures, 1u); }},
-      {"verify failed (transient): same candidate",
-       InFlight(Phase::kVerifying),
-       Transient(E::kVerify),
-       now,
-       Phase::kVerifying,
-       true,
-       "rotation.failed",
-       {}},
-      {"verify rejected: roll back",
-       InFlight(Phase::kVerifying),
-       Rejection(E::kVerify),
-       now,
-       Phase::kRollingBack,
-       true,
-       "rotation.failed",
-       {E::kDiscard},
-       StatusCode::kOk,
+      {"verify failed (transient): same candidate", InFlight(Phase::kVerifying), Transient(E::kVerify), now,
+       Phase::kVerifying, true, "rotation.failed", {}},
+      {"verify rejected: roll back", InFlight(Phase::kVerifying), Rejection(E::kVerify), now, Phase::kRollingBack, true,
+       "rotation.failed", {E::kDiscard}, StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_EQ(r.effects[0].version.generation, 2u);
          ASSERT_TRUE(r.effects[0].restore);
          EXPECT_EQ(r.effects[0].restore->generation, 1u);
        }},
-      {"activate failed (even transient): roll back",
-       InFlight(Phase::kCommitting),
-       Transient(E::kActivate),
-       now,
-       Phase::kRollingBack,
-       true,
-       "rotation.failed",
-       {E::kDiscard}},
-      {"discard failed: retry later, nothing persisted",
-       InFlight(Phase::kRollingBack),
-       Transient(E::kDiscard),
-       now,
-       Phase::kRollingBack,
-       false,
-       "",
-       {},
-       StatusCode::kOk,
+      {"activate failed (even transient): roll back", InFlight(Phase::kCommitting), Transient(E::kActivate), now,
+       Phase::kRollingBack, true, "rotation.failed", {E::kDiscard}},
+      {"discard failed: retry later, nothing persisted", InFlight(Phase::kRollingBack), Transient(E::kDiscard), now,
+       Phase::kRollingBack, false, "", {}, StatusCode::kOk,
        [&](const StepResult& r) { EXPECT_GT(r.record.next_due, now); }},
-      {"retire failed while active: retry later",
-       WithRetiring(),
-       Transient(E::kRetire),
-       kT1 + Duration::Minutes(6),
-       Phase::kActive,
-       false,
-       "",
-       {},
-       StatusCode::kOk,
+      {"retire failed while active: retry later", WithRetiring(), Transient(E::kRetire), kT1 + Duration::Minutes(6),
+       Phase::kActive, false, "", {}, StatusCode::kOk,
        [](const StepResult& r) { EXPECT_EQ(r.record.retiring.size(), 1u); }},
-      {"retire failed while retiring: retry later",
-       Edit(WithRetiring(), [](RotationRecord& r) { r.phase = Phase::kRetiring; }),
-       Transient(E::kRetire),
-       now,
-       Phase::kRetiring,
-       false,
-       "",
-       {}},
+      {"retire failed while retiring: retry later", Edit(WithRetiring(), [](RotationRecord& r) {
+         r.phase = Phase::kRetiring;
+       }),
+       Transient(E::kRetire), now, Phase::kRetiring, false, "", {}},
       // A result about another effect than the stage's own (e.g. a retirement
       // queued before an operator rotation) must not fail the rotation.
       {"retire failed during a rotation: the rotation goes on",
-       Edit(InFlight(Phase::kDelivering),
-            [](RotationRecord& r) {
-              r.retiring.push_back({V(0, kT0 - Duration::Hours(24)), kT0, false});
-            }),
-       Rejection(E::kRetire),
-       now,
-       Phase::kDelivering,
-       false,
-       "",
-       {},
-       StatusCode::kOk,
+       Edit(InFlight(Phase::kDelivering), [](RotationRecord& r) {
+         r.retiring.push_back({V(0, kT0 - Duration::Hours(24)), kT0, false});
+       }),
+       Rejection(E::kRetire), now, Phase::kDelivering, false, "", {}, StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_EQ(r.record.consecutive_failures, 0u);
          EXPECT_EQ(r.record.stage_attempts, 0u);
        }},
       {"retire failed while issuing: the rotation goes on",
-       Edit(InFlight(Phase::kIssuing),
-            [](RotationRecord& r) {
-              r.retiring.push_back({V(0, kT0 - Duration::Hours(24)), kT0, false});
-            }),
-       Transient(E::kRetire),
-       now,
-       Phase::kIssuing,
-       false,
-       "",
-       {}},
-      {"a deliver failure while verifying: stale",
-       InFlight(Phase::kVerifying),
-       Rejection(E::kDeliver),
-       now,
-       Phase::kVerifying,
-       false,
-       "",
-       {},
-       StatusCode::kFailedPrecondition},
-      {"a generate failure while committing: stale",
-       InFlight(Phase::kCommitting),
-       Rejection(E::kGenerate),
-       now,
-       Phase::kCommitting,
-       false,
-       "",
-       {},
-       StatusCode::kFailedPrecondition},
+       Edit(InFlight(Phase::kIssuing), [](RotationRecord& r) {
+         r.retiring.push_back({V(0, kT0 - Duration::Hours(24)), kT0, false});
+       }),
+       Transient(E::kRetire), now, Phase::kIssuing, false, "", {}},
+      {"a deliver failure while verifying: stale", InFlight(Phase::kVerifying), Rejection(E::kDeliver), now,
+       Phase::kVerifying, false, "", {}, StatusCode::kFailedPrecondition},
+      {"a generate failure while committing: stale", InFlight(Phase::kCommitting), Rejection(E::kGenerate), now,
+       Phase::kCommitting, false, "", {}, StatusCode::kFailedPrecondition},
   };
   for (const auto& row : rows) RunRow(row);
 }
@@ -1087,80 +607,30 @@ TEST(RotationTableTest, OperatorRotate) {
   const Instant now = kT0 + Duration::Hours(2);
   const Event rotate = Ev(EventType::kOperatorRotate);
   const std::vector<Row> rows = {
-      {"active: rotates now",
-       Active(),
-       rotate,
-       now,
-       Phase::kIssuing,
-       true,
-       "rotation.started",
-       {E::kGenerate},
-       StatusCode::kOk,
-       [](const StepResult& r) { EXPECT_EQ(r.record.reason, RotationReason::kOperator); }},
-      {"new: first issuance",
-       New(),
-       rotate,
-       now,
-       Phase::kIssuing,
-       true,
-       "rotation.started",
-       {E::kGenerate},
-       StatusCode::kOk,
-       [](const StepResult& r) { EXPECT_EQ(r.record.reason, RotationReason::kInitial); }},
+      {"active: rotates now", Active(), rotate, now, Phase::kIssuing, true, "rotation.started", {E::kGenerate},
+       StatusCode::kOk, [](const StepResult& r) { EXPECT_EQ(r.record.reason, RotationReason::kOperator); }},
+      {"new: first issuance", New(), rotate, now, Phase::kIssuing, true, "rotation.started", {E::kGenerate},
+       StatusCode::kOk, [](const StepResult& r) { EXPECT_EQ(r.record.reason, RotationReason::kInitial); }},
       {"backoff: retries now", Backoff(), rotate, now, Phase::kIssuing, true, "rotation.started", {E::kGenerate}},
-      {"quarantined: released",
-       Quarantined(),
-       rotate,
-       kT1 + Duration::Minutes(10),
-       Phase::kIssuing,
-       true,
-       "rotation.started",
-       {E::kGenerate},
-       StatusCode::kOk,
+      {"quarantined: released", Quarantined(), rotate, kT1 + Duration::Minutes(10), Phase::kIssuing, true,
+       "rotation.started", {E::kGenerate}, StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_EQ(r.record.consecutive_failures, 0u);
          EXPECT_EQ(r.record.issuances_in_window, 0u);
          EXPECT_EQ(r.record.window_start, kT1 + Duration::Minutes(10));
        }},
       {"active, K issuances in the window: quarantined, not bypassed",
-       Edit(Active(),
-            [&](RotationRecord& r) {
-              r.issuances_in_window = 3;
-              r.window_start = now - Duration::Minutes(1);
-            }),
-       rotate,
-       now,
-       Phase::kQuarantined,
-       true,
-       "identity.quarantined",
-       {}},
-      {"delivering: already rotating",
-       InFlight(Phase::kDelivering),
-       rotate,
-       now,
-       Phase::kDelivering,
-       false,
-       "",
-       {},
+       Edit(Active(), [&](RotationRecord& r) {
+         r.issuances_in_window = 3;
+         r.window_start = now - Duration::Minutes(1);
+       }),
+       rotate, now, Phase::kQuarantined, true, "identity.quarantined", {}},
+      {"delivering: already rotating", InFlight(Phase::kDelivering), rotate, now, Phase::kDelivering, false, "", {},
        StatusCode::kUnavailable},
-      {"issuing: already rotating",
-       InFlight(Phase::kIssuing),
-       rotate,
-       now,
-       Phase::kIssuing,
-       false,
-       "",
-       {},
+      {"issuing: already rotating", InFlight(Phase::kIssuing), rotate, now, Phase::kIssuing, false, "", {},
        StatusCode::kUnavailable},
-      {"rolling back: already rotating",
-       InFlight(Phase::kRollingBack),
-       rotate,
-       now,
-       Phase::kRollingBack,
-       false,
-       "",
-       {},
-       StatusCode::kUnavailable},
+      {"rolling back: already rotating", InFlight(Phase::kRollingBack), rotate, now, Phase::kRollingBack, false, "",
+       {}, StatusCode::kUnavailable},
       {"retiring: refused", Retiring(), rotate, now, Phase::kRetiring, false, "", {}, StatusCode::kFailedPrecondition},
       {"retired: refused", Retired(), rotate, now, Phase::kRetired, false, "", {}, StatusCode::kFailedPrecondition},
   };
@@ -1171,15 +641,8 @@ TEST(RotationTableTest, EmergencyRevoke) {
   const Instant now = kT0 + Duration::Hours(2);
   const Event revoke = Ev(EventType::kOperatorRevoke);
   const std::vector<Row> rows = {
-      {"active: emergency rotation",
-       Active(),
-       revoke,
-       now,
-       Phase::kIssuing,
-       true,
-       "rotation.started",
-       {E::kGenerate},
-       StatusCode::kOk,
+      {"active: emergency rotation", Active(), revoke, now, Phase::kIssuing, true, "rotation.started",
+       {E::kGenerate}, StatusCode::kOk,
        [&](const StepResult& r) {
          EXPECT_TRUE(r.record.emergency);
          EXPECT_EQ(r.record.reason, RotationReason::kEmergency);
@@ -1187,67 +650,31 @@ TEST(RotationTableTest, EmergencyRevoke) {
          EXPECT_EQ(Int(r, "compromised_generation"), 1);
        }},
       {"active, K issuances in the window: bypasses the bound",
-       Edit(Active(),
-            [&](RotationRecord& r) {
-              r.issuances_in_window = 3;
-              r.window_start = now - Duration::Minutes(1);
-            }),
-       revoke,
-       now,
-       Phase::kIssuing,
-       true,
-       "rotation.started",
-       {E::kGenerate}},
+       Edit(Active(), [&](RotationRecord& r) {
+         r.issuances_in_window = 3;
+         r.window_start = now - Duration::Minutes(1);
+       }),
+       revoke, now, Phase::kIssuing, true, "rotation.started", {E::kGenerate}},
       {"second within the minimum interval: rate-limited",
-       Edit(Active(), [&](RotationRecord& r) { r.last_emergency_at = now - Duration::Seconds(59); }),
-       revoke,
-       now,
-       Phase::kActive,
-       false,
-       "",
-       {},
-       StatusCode::kResourceExhausted},
+       Edit(Active(), [&](RotationRecord& r) { r.last_emergency_at = now - Duration::Seconds(59); }), revoke, now,
+       Phase::kActive, false, "", {}, StatusCode::kResourceExhausted},
       {"second after the minimum interval: accepted",
-       Edit(Active(), [&](RotationRecord& r) { r.last_emergency_at = now - Duration::Seconds(60); }),
-       revoke,
-       now,
-       Phase::kIssuing,
-       true,
-       "rotation.started",
-       {E::kGenerate}},
-      {"quarantined: emergency rotation",
-       Quarantined(),
-       revoke,
-       now,
-       Phase::kIssuing,
-       true,
-       "rotation.started",
-       {E::kGenerate},
-       StatusCode::kOk,
+       Edit(Active(), [&](RotationRecord& r) { r.last_emergency_at = now - Duration::Seconds(60); }), revoke, now,
+       Phase::kIssuing, true, "rotation.started", {E::kGenerate}},
+      {"quarantined: emergency rotation", Quarantined(), revoke, now, Phase::kIssuing, true, "rotation.started",
+       {E::kGenerate}, StatusCode::kOk,
        [](const StepResult& r) { EXPECT_EQ(r.record.consecutive_failures, 0u); }},
-      {"backoff: emergency rotation",
-       Backoff(),
-       revoke,
-       now,
-       Phase::kIssuing,
-       true,
-       "rotation.started",
+      {"backoff: emergency rotation", Backoff(), revoke, now, Phase::kIssuing, true, "rotation.started",
        {E::kGenerate}},
-      {"mid-rotation: marked, the commit retires at once",
-       InFlight(Phase::kDelivering),
-       revoke,
-       now,
-       Phase::kDelivering,
-       true,
-       "credential.compromised",
-       {},
-       StatusCode::kOk,
+      {"mid-rotation: marked, the commit retires at once", InFlight(Phase::kDelivering), revoke, now,
+       Phase::kDelivering, true, "credential.compromised", {}, StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_TRUE(r.record.emergency);
          EXPECT_EQ(r.record.pending, InFlight(Phase::kDelivering).pending);
        }},
       {"new: nothing to revoke", New(), revoke, now, Phase::kNew, false, "", {}, StatusCode::kFailedPrecondition},
-      {"retiring: refused", Retiring(), revoke, now, Phase::kRetiring, false, "", {}, StatusCode::kFailedPrecondition},
+      {"retiring: refused", Retiring(), revoke, now, Phase::kRetiring, false, "", {},
+       StatusCode::kFailedPrecondition},
       {"retired: refused", Retired(), revoke, now, Phase::kRetired, false, "", {}, StatusCode::kFailedPrecondition},
   };
   for (const auto& row : rows) RunRow(row);
@@ -1258,41 +685,18 @@ TEST(RotationTableTest, Remove) {
   const Event remove = Ev(EventType::kRemove);
   const std::vector<Row> rows = {
       {"new: retired at once", New(), remove, now, Phase::kRetired, true, "identity.retired", {}},
-      {"active: retiring, current discarded",
-       Active(),
-       remove,
-       now,
-       Phase::kRetiring,
-       true,
-       "identity.retiring",
+      {"active: retiring, current discarded", Active(), remove, now, Phase::kRetiring, true, "identity.retiring",
        {E::kDiscard}},
-      {"active with an older version: that one first",
-       WithRetiring(),
-       remove,
-       now,
-       Phase::kRetiring,
-       true,
-       "identity.retiring",
-       {E::kRetire}},
+      {"active with an older version: that one first", WithRetiring(), remove, now, Phase::kRetiring, true,
+       "identity.retiring", {E::kRetire}},
       {"backoff before the first commit: retired at once",
-       Edit(Backoff(), [](RotationRecord& r) { r.current.reset(); }),
-       remove,
-       now,
-       Phase::kRetired,
-       true,
-       "identity.retired",
-       {}},
+       Edit(Backoff(), [](RotationRecord& r) { r.current.reset(); }), remove, now, Phase::kRetired, true,
+       "identity.retired", {}},
       {"backoff: retiring", Backoff(), remove, now, Phase::kRetiring, true, "identity.retiring", {E::kDiscard}},
-      {"quarantined: retiring", Quarantined(), remove, now, Phase::kRetiring, true, "identity.retiring", {E::kDiscard}},
-      {"delivering: refused until it rests",
-       InFlight(Phase::kDelivering),
-       remove,
-       now,
-       Phase::kDelivering,
-       false,
-       "",
-       {},
-       StatusCode::kUnavailable},
+      {"quarantined: retiring", Quarantined(), remove, now, Phase::kRetiring, true, "identity.retiring",
+       {E::kDiscard}},
+      {"delivering: refused until it rests", InFlight(Phase::kDelivering), remove, now, Phase::kDelivering, false, "",
+       {}, StatusCode::kUnavailable},
       {"retiring: no-op", Retiring(), remove, now, Phase::kRetiring, false, "", {}},
       {"retired: no-op", Retired(), remove, now, Phase::kRetired, false, "", {}},
   };
@@ -1308,62 +712,25 @@ TEST(RotationTableTest, Recover) {
       {"backoff: rests", Backoff(), recover, now, Phase::kBackoff, false, "", {}},
       {"quarantined: rests", Quarantined(), recover, now, Phase::kQuarantined, false, "", {}},
       {"retired: rests", Retired(), recover, now, Phase::kRetired, false, "", {}},
-      {"issuing: generate the same generation again",
-       InFlight(Phase::kIssuing),
-       recover,
-       now,
-       Phase::kIssuing,
-       false,
-       "",
-       {E::kGenerate},
-       StatusCode::kOk,
+      {"issuing: generate the same generation again", InFlight(Phase::kIssuing), recover, now, Phase::kIssuing,
+       false, "", {E::kGenerate}, StatusCode::kOk,
        [](const StepResult& r) { EXPECT_EQ(r.effects[0].version.generation, 2u); }},
-      {"delivering: the material is gone, roll back",
-       InFlight(Phase::kDelivering),
-       recover,
-       now,
-       Phase::kRollingBack,
-       true,
-       "rotation.failed",
-       {E::kDiscard},
-       StatusCode::kOk,
+      {"delivering: the material is gone, roll back", InFlight(Phase::kDelivering), recover, now,
+       Phase::kRollingBack, true, "rotation.failed", {E::kDiscard}, StatusCode::kOk,
        [](const StepResult& r) {
          EXPECT_EQ(r.record.consecutive_failures, 0u) << "a restart is not the identity's fault";
          EXPECT_EQ(r.record.current, Active().current);
        }},
-      {"verifying: verify again",
-       InFlight(Phase::kVerifying),
-       recover,
-       now,
-       Phase::kVerifying,
-       false,
-       "",
+      {"verifying: verify again", InFlight(Phase::kVerifying), recover, now, Phase::kVerifying, false, "",
        {E::kVerify}},
-      {"committing: activate again",
-       InFlight(Phase::kCommitting),
-       recover,
-       now,
-       Phase::kCommitting,
-       false,
-       "",
+      {"committing: activate again", InFlight(Phase::kCommitting), recover, now, Phase::kCommitting, false, "",
        {E::kActivate}},
-      {"rolling back: discard again",
-       InFlight(Phase::kRollingBack),
-       recover,
-       now,
-       Phase::kRollingBack,
-       false,
-       "",
+      {"rolling back: discard again", InFlight(Phase::kRollingBack), recover, now, Phase::kRollingBack, false, "",
        {E::kDiscard}},
       {"retiring: retire again", Retiring(), recover, now, Phase::kRetiring, false, "", {E::kDiscard}},
       {"retiring with an older version: that one first",
-       Edit(WithRetiring(), [](RotationRecord& r) { r.phase = Phase::kRetiring; }),
-       recover,
-       now,
-       Phase::kRetiring,
-       false,
-       "",
-       {E::kRetire}},
+       Edit(WithRetiring(), [](RotationRecord& r) { r.phase = Phase::kRetiring; }), recover, now, Phase::kRetiring,
+       false, "", {E::kRetire}},
   };
   for (const auto& row : rows) RunRow(row);
 }
@@ -1385,7 +752,9 @@ class RotationFlowTest : public ::testing::Test {
   }
 
   const RotationRecord& R(const std::string& id = "svc-a") { return *driver_->Find(id); }
-  std::vector<uint64_t> SinkGenerations(const std::string& id = "svc-a") { return *world_.sink.ListGenerations(id); }
+  std::vector<uint64_t> SinkGenerations(const std::string& id = "svc-a") {
+    return *world_.sink.ListGenerations(id);
+  }
   uint64_t SinkCurrent(const std::string& id = "svc-a") { return *world_.sink.CurrentGeneration(id); }
   Instant Now() { return world_.clock.Now(); }
 
@@ -1407,8 +776,8 @@ TEST_F(RotationFlowTest, FirstIssuanceThenScheduledRotationThenGrace) {
   const RenewalPolicy p = Policy();
   Start(p);
   ASSERT_TRUE(driver_->RunUntil(kT0).ok());
-  EXPECT_EQ(TakeAudit(), (Types{"rotation.started", "credential.issued", "credential.delivered", "credential.verified",
-                                "rotation.committed"}));
+  EXPECT_EQ(TakeAudit(), (Types{"rotation.started", "credential.issued", "credential.delivered",
+                                "credential.verified", "rotation.committed"}));
   EXPECT_EQ(R().phase, Phase::kActive);
   EXPECT_EQ(R().current->generation, 1u);
   EXPECT_EQ(SinkCurrent(), 1u);
@@ -1458,14 +827,15 @@ TEST_F(RotationFlowTest, VerifyRejectionRollsBackAndTheNextAttemptIsANewGenerati
   EXPECT_EQ(R().current->generation, 3u) << "the retry must use a fresh generation";
   EXPECT_EQ(SinkCurrent(), 3u);
   EXPECT_EQ(TakeAudit(), (Types{"rotation.started", "credential.issued", "credential.delivered", "rotation.failed",
-                                "rotation.rolled_back", "rotation.started", "credential.issued", "credential.delivered",
-                                "credential.verified", "rotation.committed", "credential.retired"}));
+                                "rotation.rolled_back", "rotation.started", "credential.issued",
+                                "credential.delivered", "credential.verified", "rotation.committed",
+                                "credential.retired"}));
 }
 
 TEST_F(RotationFlowTest, CircuitBreakerOnIssuancesAndOperatorRelease) {
   RenewalPolicy p = Policy();  // at most 3 issuances per hour
   Start(p);
-  ASSERT_TRUE(driver_->RunUntil(kT0).ok());    // issuance 1
+  ASSERT_TRUE(driver_->RunUntil(kT0).ok());  // issuance 1
   ASSERT_TRUE(driver_->Rotate("svc-a").ok());  // 2
   ASSERT_TRUE(driver_->RunFor(Duration::Minutes(1)).ok());
   ASSERT_TRUE(driver_->Rotate("svc-a").ok());  // 3
@@ -1666,3 +1036,4 @@ TEST(RotationRegroupTest, MovesTheGroupWithOneEventAndNothingElse) {
 
 }  // namespace
 }  // namespace rotor
+// clang-format on
