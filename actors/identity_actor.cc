@@ -24,15 +24,16 @@ void Feed(Self* self, const Context* ctx, const Event& ev) {
   auto& st = self->state;
   const Instant now = ctx->ports.clock->Now();
   // A group move is stepped under the policy of the group it moves to.
-  const GroupSpec* target = ev.type == EventType::kRegroup ? GroupOf(*st.fleet, ev.group) : nullptr;
-  StepResult res = Step(st.record, ev, now, target ? target->policy : PolicyOf(self, ctx));
+  StepResult res =
+      Step(st.record, ev, now,
+           ev.type == EventType::kRegroup ? PolicyFor(ctx, st.fleet.get(), ev.group) : PolicyOf(self, ctx));
   if (!res.rejected.ok()) {
     Continue(self, ctx);
     return;
   }
   const Phase before = st.record.phase;
   st.record = std::move(res.record);
-  if (ev.type == EventType::kRegroup) st.group = GroupOf(*st.fleet, st.record.group);
+  if (ev.type == EventType::kRegroup) st.group = st.fleet->FindGroup(st.record.group);
   for (auto& e : res.effects) st.effects.push_back(std::move(e));
   auto* c = ctx->counters;
   if (res.persist) {
@@ -119,8 +120,9 @@ void Continue(Self* self, const Context* ctx) {
 
 }  // namespace
 
-const GroupSpec* GroupOf(const FleetSpec& fleet, const std::string& group) {
-  return fleet.FindGroup(group);
+const RenewalPolicy& PolicyFor(const Context* ctx, const FleetSpec* fleet, const std::string& group) {
+  const GroupSpec* g = fleet ? fleet->FindGroup(group) : nullptr;
+  return g ? g->policy : ctx->retire_policy;
 }
 
 caf::behavior IdentityActor(Self* self, const Context* ctx, caf::actor shard, FleetPtr fleet, RecordPtr record,
@@ -129,7 +131,7 @@ caf::behavior IdentityActor(Self* self, const Context* ctx, caf::actor shard, Fl
   st.record = *record;
   st.durable = *record;
   st.fleet = std::move(fleet);
-  st.group = GroupOf(*st.fleet, st.record.group);
+  st.group = st.fleet->FindGroup(st.record.group);
   st.shard = std::move(shard);
   Feed(self, ctx, *first);
   return {

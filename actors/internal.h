@@ -95,8 +95,9 @@ struct ShardState {
   std::vector<caf::response_promise> stop_waiters;
 };
 
-// Returns the group of `record` in `fleet`, or nullptr.
-const GroupSpec* GroupOf(const FleetSpec& fleet, const std::string& group);
+// PolicyFor returns the policy of `group` in `fleet` (which may be null), or
+// the retirement policy when the group is not in the fleet (any more).
+const RenewalPolicy& PolicyFor(const Context* ctx, const FleetSpec* fleet, const std::string& group);
 
 caf::behavior IdentityActor(caf::stateful_actor<IdentityState>* self, const Context* ctx, caf::actor shard,
                             FleetPtr fleet, RecordPtr record, EventPtr first);

@@ -35,6 +35,16 @@ void Unpark(Self* self, const std::string& id) {
   st.due.erase({it->second.next_due.micros, id});
 }
 
+// WakeNow moves a resting, not retired identity to the front of the due queue.
+void WakeNow(Self* self, const Context* ctx, const std::string& id) {
+  auto& st = self->state;
+  auto it = st.resting.find(id);
+  if (it == st.resting.end() || it->second.phase == Phase::kRetired) return;
+  Unpark(self, id);
+  it->second.next_due = ctx->ports.clock->Now();
+  st.due.emplace(it->second.next_due.micros, id);
+}
+
 void Activate(Self* self, const Context* ctx, const std::string& id, const Event& first) {
   auto& st = self->state;
   auto it = st.resting.find(id);
@@ -121,24 +131,14 @@ caf::behavior ShardActor(Self* self, const Context* ctx, size_t /*index*/) {
         auto& st = self->state;
         for (const auto& id : *removed) {
           st.removed.insert(id);
-          auto it = st.resting.find(id);
-          if (it != st.resting.end() && it->second.phase != Phase::kRetired) {
-            Unpark(self, id);
-            it->second.next_due = ctx->ports.clock->Now();
-            st.due.emplace(it->second.next_due.micros, id);
-          }
+          WakeNow(self, ctx, id);
         }
         Adopt(self, ctx, *records);
         // Group moves are applied through the machine (identity.updated) when
         // the identity rests: wake resting ones now, active ones at passivation.
         for (const auto& m : *moved) {
           st.regroup[m.id] = m.group;
-          auto it = st.resting.find(m.id);
-          if (it != st.resting.end() && it->second.phase != Phase::kRetired) {
-            Unpark(self, m.id);
-            it->second.next_due = ctx->ports.clock->Now();
-            st.due.emplace(it->second.next_due.micros, m.id);
-          }
+          WakeNow(self, ctx, m.id);
         }
         if (!st.ticking && !st.stopping) {
           st.ticking = true;
@@ -171,8 +171,8 @@ caf::behavior ShardActor(Self* self, const Context* ctx, size_t /*index*/) {
         if (it == st.resting.end()) return std::make_shared<Status>(NotFound("no such identity"));
         if (st.stopping) return std::make_shared<Status>(Unavailable("the daemon is stopping"));
         // The machine is pure: try the event first so a refusal reaches the operator.
-        const GroupSpec* group = st.fleet ? GroupOf(*st.fleet, it->second.group) : nullptr;
-        StepResult trial = Step(it->second, *ev, ctx->ports.clock->Now(), group ? group->policy : ctx->retire_policy);
+        StepResult trial =
+            Step(it->second, *ev, ctx->ports.clock->Now(), PolicyFor(ctx, st.fleet.get(), it->second.group));
         if (!trial.rejected.ok()) return std::make_shared<Status>(trial.rejected);
         Activate(self, ctx, id, *ev);
         return std::make_shared<Status>(Status::Ok());

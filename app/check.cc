@@ -1,7 +1,6 @@
 #include "app/check.h"
 
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
@@ -10,7 +9,7 @@
 #include "connectors/crypto/boring_hasher.h"
 #include "connectors/embedded/lmdb_state_store.h"
 #include "connectors/files/file_delivery_sink.h"
-#include "connectors/sinks/journal_sink.h"
+#include "connectors/sinks/journal_verify.h"
 #include "engine/audit.h"
 #include "engine/json.h"
 
@@ -23,9 +22,9 @@ struct AuditView {
   bool retired = false;    // identity.retired came after it
 };
 
-void Absorb(const std::string& line, std::unordered_map<std::string, AuditView>* views) {
+void Absorb(std::string_view line, std::unordered_map<std::string, AuditView>* views) {
   auto ev = ParseJson(line);
-  if (!ev.ok() || !ev->is_object()) return;  // `rotor audit verify` reports malformed lines
+  if (!ev.ok() || !ev->is_object()) return;  // cannot happen: the line passed the chain verifier
   const JsonValue* type = ev->Find("type");
   const JsonValue* subject = ev->Find("subject");
   const JsonValue* data = ev->Find("data");
@@ -43,37 +42,6 @@ void Absorb(const std::string& line, std::unordered_map<std::string, AuditView>*
   }
 }
 
-Status ReadAudit(const std::string& data_dir, StateStore& store, std::unordered_map<std::string, AuditView>* views) {
-  auto pos = ReadJournalPosition(store);
-  if (!pos.ok()) return pos.status();
-  const std::string dir = data_dir + "/" + kJournalDir;
-  auto segments = ListJournalSegments(dir);
-  if (!segments.ok()) return segments.status();
-  for (uint64_t seg : *segments) {
-    if (seg > pos->segment) break;
-    std::ifstream in(dir + "/" + JournalSegmentName(seg), std::ios::binary);
-    if (!in) return Unavailable("cannot read " + dir + "/" + JournalSegmentName(seg));
-    std::string line;
-    uint64_t offset = 0;
-    while (std::getline(in, line)) {
-      offset += line.size() + 1;
-      if (seg == pos->segment && offset > pos->offset) break;  // an unfinished drain's bytes
-      Absorb(line, views);
-    }
-  }
-  uint64_t after = pos->seq;
-  while (true) {
-    auto page = store.ReadOutbox(after, 4096);
-    if (!page.ok()) return page.status();
-    if (page->empty()) break;
-    for (const auto& e : *page) {
-      Absorb(e.line, views);
-      after = e.seq;
-    }
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 StatusOr<ConsistencyReport> CheckConsistency(const std::string& data_dir) {
@@ -85,17 +53,21 @@ StatusOr<ConsistencyReport> CheckConsistency(const std::string& data_dir) {
   auto& sink = **sink_or;
   BoringHasher hasher;
 
+  // The audit trail as `rotor audit verify` reads it: the journal up to its
+  // recorded position, then the outbox not drained yet.
   std::unordered_map<std::string, AuditView> audit;
-  ROTOR_RETURN_IF_ERROR(ReadAudit(data_dir, store, &audit));
+  auto verified = VerifyJournal(data_dir, store, hasher, [&](std::string_view line) { Absorb(line, &audit); });
+  if (!verified.ok()) return verified.status();
 
   ConsistencyReport report;
   auto problem = [&](const std::string& id, const std::string& what) {
     report.problem_count++;
     if (report.problems.size() < kMaxProblems) report.problems.push_back(id + ": " + what);
   };
+  if (!verified->ok) problem("audit trail", verified->first_error + " (see `rotor audit verify`)");
   Status s = store.ForEach([&](const RotationRecord& r) {
     report.identities++;
-    const bool in_flight = !IsResting(r.phase) && r.phase != Phase::kRetiring;
+    const bool in_flight = IsRotating(r.phase);
     if (in_flight) report.in_flight++;
     auto on_disk = sink.CurrentGeneration(r.id);
     if (!on_disk.ok()) {

@@ -80,24 +80,18 @@ void PrintRecord(const RotationRecord& r, Instant now) {
     std::printf("  current    none\n");
   }
   if (r.pending) std::printf("  pending    generation %llu\n", static_cast<unsigned long long>(r.pending->generation));
+  std::string why = r.phase == Phase::kBackoff ? " (next attempt)" : "";
   for (const auto& rv : r.retiring) {
     std::printf("  retiring   generation %llu at %s%s\n", static_cast<unsigned long long>(rv.version.generation),
                 FormatRfc3339(rv.retire_at).c_str(), rv.compromised ? " (compromised)" : "");
-  }
-  std::string why;
-  for (const auto& rv : r.retiring) {
-    if (rv.retire_at == r.next_due)
+    if (rv.retire_at == r.next_due && why.empty()) {
       why = " (end of the grace window of generation " + std::to_string(rv.version.generation) + ")";
+    }
   }
-  if (r.phase == Phase::kBackoff) why = " (next attempt)";
   std::printf("  next due   %s%s\n", r.next_due < kMaxInstant ? FormatRfc3339(r.next_due).c_str() : "never",
               why.c_str());
   if (!r.last_error.empty()) std::printf("  last error %s\n", r.last_error.c_str());
   std::printf("  audit      %llu events\n", static_cast<unsigned long long>(r.chain_seq));
-}
-
-bool IsRotating(Phase p) {
-  return !IsResting(p) && p != Phase::kRetiring;
 }
 
 }  // namespace
@@ -246,14 +240,9 @@ int RunOperator(const OperatorOptions& opt) {
   req.ids = opt.ids;
   req.all = opt.all;
   req.compromised = opt.verb == "revoke";
-  if (!opt.selector.empty()) {
-    const size_t eq = opt.selector.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr, "rotor: --selector \"%s\" is not of the form key=value\n", opt.selector.c_str());
-      return kExitUsage;
-    }
-    req.selector_key = opt.selector.substr(0, eq);
-    req.selector_value = opt.selector.substr(eq + 1);
+  if (!opt.selector.empty() && !ParseSelector(opt.selector, &req.selector_key, &req.selector_value)) {
+    std::fprintf(stderr, "rotor: --selector \"%s\" is not of the form key=value\n", opt.selector.c_str());
+    return kExitUsage;
   }
   for (const auto& id : opt.ids) {
     if (!ValidIdentityId(id)) {
@@ -331,23 +320,9 @@ int RunOperator(const OperatorOptions& opt) {
     }
   }
   const bool by_selector = !req.selector_key.empty();
-  std::vector<ControlRequest> queued;
-  if (!req.ids.empty()) {
-    for (const auto& id : req.ids) {
-      ControlRequest one = req;
-      one.ids = {id};
-      one.all = false;
-      one.selector_key.clear();
-      queued.push_back(one);
-    }
-  }
-  if (req.all || !req.selector_key.empty()) {
-    ControlRequest group = req;
-    group.ids.clear();
-    queued.push_back(group);
-  }
+  const std::vector<QueuedCommand> queued = RequestToQueued(req, now);
   for (const auto& q : queued) {
-    Status s = store.EnqueueCommand(RequestToQueued(q, now));
+    Status s = store.EnqueueCommand(q);
     if (!s.ok()) {
       std::fprintf(stderr, "rotor: queueing the command: %s\n", s.message().c_str());
       return kExitFailure;

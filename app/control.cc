@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/log.h"
+#include "engine/fleet.h"
 
 namespace rotor::app {
 namespace {
@@ -83,12 +84,10 @@ StatusOr<ControlRequest> DecodeControlRequest(std::string_view line) {
   }
   if (auto sel = j.find("selector"); sel != j.end()) {
     if (!sel->is_string()) return InvalidArgument("\"selector\" must be a string k=v");
-    std::string s = sel->get<std::string>();
-    size_t eq = s.find('=');
-    if (eq == std::string::npos || eq == 0)
+    const std::string s = sel->get<std::string>();
+    if (!ParseSelector(s, &r.selector_key, &r.selector_value)) {
       return InvalidArgument("selector \"" + s + "\" is not of the form key=value");
-    r.selector_key = s.substr(0, eq);
-    r.selector_value = s.substr(eq + 1);
+    }
   }
   if (auto all = j.find("all"); all != j.end()) {
     if (!all->is_boolean()) return InvalidArgument("\"all\" must be a boolean");

@@ -12,9 +12,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "actors/runtime.h"
@@ -238,7 +236,11 @@ int RunDaemon(const DaemonOptions& opt) {
 
   JournalDrainer drainer(journal.get());
 
-  std::mutex fleet_mu;   // guards `fleet` between the control thread and reloads
+  std::mutex fleet_mu;  // guards `fleet` between the control thread and reloads
+  auto current_fleet = [&] {
+    std::lock_guard<std::mutex> lock(fleet_mu);
+    return fleet;
+  };
   std::mutex reload_mu;  // one reload at a time (SIGHUP or `rotor apply`)
   // reload re-reads the fleet file; the running fleet stays when it is bad.
   auto reload = [&](const char* trigger) -> ControlReply {
@@ -253,12 +255,7 @@ int RunDaemon(const DaemonOptions& opt) {
       return reply;
     }
     auto next = std::make_shared<const FleetSpec>(std::move(reloaded).value());
-    std::shared_ptr<const FleetSpec> previous;
-    {
-      std::lock_guard<std::mutex> lock(fleet_mu);
-      previous = fleet;
-    }
-    auto diff = ReconcileReload(*store, *previous, *next, hasher, clock.Now(), source);
+    auto diff = ReconcileReload(*store, *current_fleet(), *next, hasher, clock.Now(), source);
     if (!diff.ok()) {
       LogError("fleet reload failed", {{"trigger", trigger}, {"error", diff.status().ToString()}});
       reply.ok = false;
@@ -284,13 +281,8 @@ int RunDaemon(const DaemonOptions& opt) {
   };
   ControlServer control;
   Status cs = control.Start(ControlSocketPath(opt.data_dir), [&](const ControlRequest& req) {
-    std::shared_ptr<const FleetSpec> current;
-    {
-      std::lock_guard<std::mutex> lock(fleet_mu);
-      current = fleet;
-    }
     if (req.op == "reload") return reload("rotor apply");
-    return HandleControl(req, *runtime, *current);
+    return HandleControl(req, *runtime, *current_fleet());
   });
   if (!cs.ok()) LogWarn("control socket unavailable", {{"error", cs.ToString()}});
 
@@ -299,7 +291,7 @@ int RunDaemon(const DaemonOptions& opt) {
   if (queued.ok()) {
     for (const auto& cmd : *queued) {
       ControlRequest req = QueuedToRequest(cmd);
-      ControlReply r = HandleControl(req, *runtime, *fleet);
+      ControlReply r = HandleControl(req, *runtime, *current_fleet());  // the control thread may reload
       LogInfo("queued command executed", {{"verb", cmd.verb},
                                           {"target", cmd.target},
                                           {"result", r.message},

@@ -146,28 +146,23 @@ ControlRequest QueuedToRequest(const QueuedCommand& c) {
   if (c.target == "all") {
     r.all = true;
   } else if (c.target.rfind("selector:", 0) == 0) {
-    std::string sel = c.target.substr(9);
-    size_t eq = sel.find('=');
-    r.selector_key = sel.substr(0, eq);
-    r.selector_value = eq == std::string::npos ? "" : sel.substr(eq + 1);
+    (void)ParseSelector(std::string_view(c.target).substr(9), &r.selector_key, &r.selector_value);
   } else {
     r.ids.push_back(c.target);
   }
   return r;
 }
 
-QueuedCommand RequestToQueued(const ControlRequest& r, Instant now) {
-  QueuedCommand c;
-  c.verb = r.op;
-  c.queued_at = now;
+std::vector<QueuedCommand> RequestToQueued(const ControlRequest& r, Instant now) {
+  std::vector<QueuedCommand> out;
+  auto add = [&](std::string target) { out.push_back(QueuedCommand{0, r.op, std::move(target), now}); };
+  for (const auto& id : r.ids) add(id);
   if (r.all) {
-    c.target = "all";
+    add("all");
   } else if (!r.selector_key.empty()) {
-    c.target = "selector:" + r.selector_key + "=" + r.selector_value;
-  } else if (!r.ids.empty()) {
-    c.target = r.ids.front();
+    add("selector:" + r.selector_key + "=" + r.selector_value);
   }
-  return c;
+  return out;
 }
 
 std::string NodeName() {

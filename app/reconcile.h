@@ -33,8 +33,11 @@ StatusOr<ReconcilePlan> ReconcileReload(StateStore& store, const FleetSpec& old_
 std::vector<std::string> ResolveTargets(const FleetSpec& fleet, const std::vector<std::string>& ids,
                                         const std::string& key, const std::string& value, bool all);
 
+// A queued command names one target: an identity id, "selector:k=v" or
+// "all". RequestToQueued turns a request into one command per explicit id,
+// plus one for its selector or --all.
 ControlRequest QueuedToRequest(const QueuedCommand& command);
-QueuedCommand RequestToQueued(const ControlRequest& request, Instant now);
+std::vector<QueuedCommand> RequestToQueued(const ControlRequest& request, Instant now);
 
 // NodeName is this host's name, for the audit `source` attribute.
 std::string NodeName();

@@ -19,6 +19,14 @@ bool ValidIdentityId(const std::string& id) {
   return true;
 }
 
+bool ParseSelector(std::string_view selector, std::string* key, std::string* value) {
+  const size_t eq = selector.find('=');
+  if (eq == std::string_view::npos || eq == 0) return false;
+  *key = std::string(selector.substr(0, eq));
+  *value = std::string(selector.substr(eq + 1));
+  return true;
+}
+
 bool MatchesSelector(const GroupSpec& group, const std::string& key, const std::string& value) {
   if (key == "group") return group.name == value;
   if (key == "kind") return value == CredentialKindName(group.kind);

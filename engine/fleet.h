@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/model.h"
@@ -33,6 +34,10 @@ struct FleetSpec {
 // ValidIdentityId: 1–200 bytes of [A-Za-z0-9._-], not starting with '.' or '-'.
 // Ids become directory names, so nothing else is allowed.
 bool ValidIdentityId(const std::string& id);
+
+// ParseSelector splits "key=value" at its first '='; false when there is no
+// '=' or the key is empty. The value may be empty or hold further '='.
+bool ParseSelector(std::string_view selector, std::string* key, std::string* value);
 
 // MatchesSelector reports whether `group` matches "key=value" (labels, plus
 // the pseudo-labels "group" and "kind").

@@ -51,6 +51,10 @@ bool IsResting(Phase phase) {
          phase == Phase::kRetired;
 }
 
+bool IsRotating(Phase phase) {
+  return !IsResting(phase) && phase != Phase::kRetiring;
+}
+
 const char* RotationReasonName(RotationReason reason) {
   switch (reason) {
     case RotationReason::kNone: return "none";

@@ -39,6 +39,9 @@ const char* PhaseName(Phase phase);
 StatusOr<Phase> ParsePhase(std::string_view name);
 // IsResting: no effect is outstanding in this phase.
 bool IsResting(Phase phase);
+// IsRotating: a rotation is in flight (issuing through rolling back); a
+// retiring identity is neither resting nor rotating.
+bool IsRotating(Phase phase);
 
 // Why a rotation started.
 enum class RotationReason : uint8_t { kNone = 0, kInitial, kScheduled, kOverdue, kOperator, kEmergency };

@@ -30,8 +30,8 @@ struct SegmentSummary {
 // FeedSegment feeds the lines within the first `limit` bytes of `path` to
 // `verifier`. A chain problem goes to *problem with its file and line; a
 // non-OK status means the file could not be read.
-Status FeedSegment(const std::string& path, uint64_t limit, ChainVerifier* verifier, SegmentSummary* summary,
-                   std::optional<std::string>* problem) {
+Status FeedSegment(const std::string& path, uint64_t limit, ChainVerifier* verifier, const AuditObserver& observer,
+                   SegmentSummary* summary, std::optional<std::string>* problem) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Unavailable("cannot open " + path + ": " + std::strerror(errno));
   struct stat st;
@@ -59,11 +59,13 @@ Status FeedSegment(const std::string& path, uint64_t limit, ChainVerifier* verif
     size_t start = 0;
     for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
       ++summary->lines;
-      Status fed = verifier->Feed(std::string_view(pending).substr(start, nl - start));
+      const std::string_view line = std::string_view(pending).substr(start, nl - start);
+      Status fed = verifier->Feed(line);
       if (!fed.ok()) {
         *problem = summary->label + " line " + std::to_string(summary->lines) + ": " + fed.message();
         break;
       }
+      if (observer) observer(line);
     }
     pending.erase(0, start);
   }
@@ -77,8 +79,8 @@ Status FeedSegment(const std::string& path, uint64_t limit, ChainVerifier* verif
 
 class Verification {
  public:
-  Verification(const std::string& data_dir, StateStore& store, const Hasher& hasher)
-      : data_dir_(data_dir), store_(store), verifier_(hasher) {}
+  Verification(const std::string& data_dir, StateStore& store, const Hasher& hasher, const AuditObserver& observer)
+      : data_dir_(data_dir), store_(store), verifier_(hasher), observer_(observer) {}
 
   // Run performs one pass. `journal_problem` tells a problem in the durable
   // journal (final whatever the store does) from one that may be a race.
@@ -105,6 +107,7 @@ class Verification {
   const std::string& data_dir_;
   StateStore& store_;
   ChainVerifier verifier_;
+  const AuditObserver& observer_;
   JournalPosition position_;
   uint64_t outbox_after_ = 0;
   std::optional<SegmentSummary> last_segment_;
@@ -144,7 +147,8 @@ Status Verification::FeedJournal() {
     }
     SegmentSummary summary;
     summary.label = std::string(kJournalDir) + "/" + name;
-    ROTOR_RETURN_IF_ERROR(FeedSegment(path, last ? position_.offset : UINT64_MAX, &verifier_, &summary, &problem_));
+    ROTOR_RETURN_IF_ERROR(
+        FeedSegment(path, last ? position_.offset : UINT64_MAX, &verifier_, observer_, &summary, &problem_));
     last_segment_ = std::move(summary);
   }
   return Status::Ok();
@@ -162,6 +166,7 @@ Status Verification::FeedOutbox() {
         problem_ = "outbox entry " + std::to_string(entry.seq) + " (not journaled yet): " + fed.message();
         return Status::Ok();
       }
+      if (observer_) observer_(entry.line);
     }
   }
 }
@@ -216,9 +221,10 @@ Status Verification::CheckStable() {
 
 }  // namespace
 
-StatusOr<VerifyReport> VerifyJournal(const std::string& data_dir, StateStore& store, const Hasher& hasher) {
+StatusOr<VerifyReport> VerifyJournal(const std::string& data_dir, StateStore& store, const Hasher& hasher,
+                                     const AuditObserver& observer) {
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    Verification verification(data_dir, store, hasher);
+    Verification verification(data_dir, store, hasher, observer);
     ROTOR_RETURN_IF_ERROR(verification.Run());
     if (verification.journal_problem() || verification.stable()) return verification.Report();
   }

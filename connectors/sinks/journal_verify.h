@@ -17,7 +17,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "engine/ports/credentials.h"
 #include "engine/ports/state_store.h"
@@ -34,9 +36,15 @@ struct VerifyReport {
   std::string first_error;
 };
 
+// AuditObserver sees every event that verified, in audit order (journal, then
+// outbox). When the store changes during a pass, the events are seen again
+// from the first one, so it must keep only what the latest event says.
+using AuditObserver = std::function<void(std::string_view line)>;
+
 // VerifyJournal verifies the journal of `data_dir` against `store`. A broken
 // chain is reported in the VerifyReport; a non-OK status means the check
 // itself could not run (unreadable file, store error, store kept changing).
-StatusOr<VerifyReport> VerifyJournal(const std::string& data_dir, StateStore& store, const Hasher& hasher);
+StatusOr<VerifyReport> VerifyJournal(const std::string& data_dir, StateStore& store, const Hasher& hasher,
+                                     const AuditObserver& observer = {});
 
 }  // namespace rotor

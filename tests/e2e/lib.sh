@@ -79,7 +79,7 @@ generation() {
   json_field "$s" 'j[0]["current"]["generation"] if j[0]["current"] else 0'
 }
 
-# all_committed DATA_DIR N : true when N identities are active.
+# all_active DATA_DIR N : true when exactly N identities are active.
 all_active() {
   local s
   s=$("$ROTOR_BIN" status --json --data-dir "$1")
