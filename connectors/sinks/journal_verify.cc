@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <optional>
+#include <thread>
 
 #include "connectors/sinks/journal_sink.h"
 #include "engine/audit.h"
@@ -15,8 +17,11 @@
 namespace rotor {
 namespace {
 
-// A running daemon may change the store while we read; start over this often.
-constexpr int kMaxAttempts = 5;
+// A running daemon may change the store while we read; start over this often,
+// pausing between passes so that a burst of rotations can pass (the daemon
+// commits in batches, so quiet moments come between them).
+constexpr int kMaxAttempts = 20;
+constexpr auto kRetryPause = std::chrono::milliseconds(100);
 constexpr size_t kOutboxPage = 1024;
 constexpr size_t kReadChunk = size_t{1} << 20;
 
@@ -227,6 +232,7 @@ StatusOr<VerifyReport> VerifyJournal(const std::string& data_dir, StateStore& st
     Verification verification(data_dir, store, hasher, observer);
     ROTOR_RETURN_IF_ERROR(verification.Run());
     if (verification.journal_problem() || verification.stable()) return verification.Report();
+    std::this_thread::sleep_for(kRetryPause);
   }
   return Unavailable("the store of " + data_dir + " kept changing during " + std::to_string(kMaxAttempts) +
                      " verification attempts (a daemon is busy); retry, or stop the daemon");
