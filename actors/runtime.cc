@@ -1,6 +1,8 @@
 #include "actors/runtime.h"
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "actors/internal.h"
 
@@ -47,7 +49,11 @@ class CafRuntime final : public RotationRuntime {
                        OutcomePtr(std::make_shared<EffectOutcome>(std::move(outs[i]))));
       }
     };
-    crypto_worker_ = std::make_unique<BatchWorker<EffectRequest>>(options.effect_batch, effects);
+    // The crypto pool: key generation and signing on a fixed number of
+    // threads, one per core unless configured (ARCHITECTURE §4–5).
+    const size_t crypto_threads =
+        options.crypto_threads ? options.crypto_threads : std::max(1u, std::thread::hardware_concurrency());
+    crypto_worker_ = std::make_unique<BatchWorker<EffectRequest>>(options.crypto_batch, effects, crypto_threads);
     file_worker_ = std::make_unique<BatchWorker<EffectRequest>>(options.effect_batch, effects);
     ctx_.store_writer = store_writer_.get();
     ctx_.crypto_worker = crypto_worker_.get();

@@ -5,7 +5,8 @@
 // due (or addressed by an operator) it activates a short-lived identity actor
 // that drives the rotation state machine through the ports, then passivates
 // back into the shard. Blocking work runs on BatchWorker threads: one store
-// writer (one transaction per batch), one crypto worker, one file worker.
+// writer (one transaction per batch), the crypto pool (one thread per core),
+// one file worker.
 //
 // This header exposes no CAF type. Thread-safe: every method may be called
 // from any non-CAF thread (they block on replies).
@@ -48,6 +49,11 @@ struct RuntimeOptions {
   size_t max_active_per_shard = 512;  // bounds outstanding work end to end
   size_t store_batch = 1024;
   size_t effect_batch = 256;
+  // The crypto pool (key generation and signing): 0 threads means one per
+  // core. Outstanding work is bounded by max_active_per_shard × shards: an
+  // identity actor has at most one effect outstanding.
+  size_t crypto_threads = 0;
+  size_t crypto_batch = 64;
   size_t caf_threads = 2;
   int64_t tick_millis = 20;
   std::string audit_source = "/rotor";

@@ -5,10 +5,10 @@
 #include <set>
 #include <unordered_map>
 
+#include "app/credential_stack.h"
 #include "app/daemon.h"
 #include "connectors/crypto/boring_hasher.h"
 #include "connectors/embedded/lmdb_state_store.h"
-#include "connectors/files/file_delivery_sink.h"
 #include "connectors/sinks/journal_verify.h"
 #include "engine/audit.h"
 #include "engine/json.h"
@@ -48,9 +48,10 @@ StatusOr<ConsistencyReport> CheckConsistency(const std::string& data_dir) {
   auto store_or = LmdbStateStore::Open(data_dir, LmdbStateStore::OpenMode::kReadOnly);
   if (!store_or.ok()) return store_or.status();
   auto& store = **store_or;
-  auto sink_or = FileDeliverySink::Open(data_dir + "/out");
-  if (!sink_or.ok()) return sink_or.status();
-  auto& sink = **sink_or;
+  // Read-only: no CA or KEK is created, and fingerprints need no key.
+  auto stack = CredentialStack::OpenForReading(data_dir);
+  if (!stack.ok()) return stack.status();
+  DeliverySink& sink = *(*stack)->sink();
   BoringHasher hasher;
 
   // The audit trail as `rotor audit verify` reads it: the journal up to its
@@ -86,7 +87,10 @@ StatusOr<ConsistencyReport> CheckConsistency(const std::string& data_dir) {
       if (!material.ok()) {
         problem(r.id, "current generation " + std::to_string(r.current->generation) +
                           " unreadable: " + material.status().message());
-      } else if ("sha256:" + HexSha256(hasher, material->view()) != r.current->fingerprint) {
+      } else if (auto fp = DeliveredFingerprint(r.kind, *material, hasher); !fp.ok()) {
+        problem(r.id, "current generation " + std::to_string(r.current->generation) +
+                          " does not parse: " + fp.status().message());
+      } else if (*fp != r.current->fingerprint) {
         problem(r.id, "delivered material of generation " + std::to_string(r.current->generation) +
                           " does not match the recorded fingerprint");
       }

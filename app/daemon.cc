@@ -1,5 +1,8 @@
 #include "app/daemon.h"
 
+#include "app/ca_bootstrap.h"
+#include "app/credential_stack.h"
+
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,10 +24,8 @@
 #include "app/fleet_loader.h"
 #include "app/log.h"
 #include "app/reconcile.h"
-#include "connectors/crypto/api_key_generator.h"
 #include "connectors/crypto/boring_hasher.h"
 #include "connectors/embedded/lmdb_state_store.h"
-#include "connectors/files/file_delivery_sink.h"
 #include "connectors/process/posix_command_runner.h"
 #include "connectors/sinks/journal_sink.h"
 
@@ -81,6 +82,12 @@ class JournalDrainer {
   std::atomic<uint64_t> drained_{0};
   std::thread thread_;
 };
+
+// ConfigDir is the directory of the fleet file: relative paths in it resolve there.
+std::string ConfigDir(const std::string& config) {
+  const size_t slash = config.rfind('/');
+  return slash == std::string::npos ? "." : config.substr(0, slash == 0 ? 1 : slash);
+}
 
 std::string PhaseCount(const RuntimeSnapshot& s, const char* phase) {
   auto it = s.by_phase.find(phase);
@@ -197,13 +204,16 @@ int RunDaemon(const DaemonOptions& opt) {
   std::unique_ptr<AuditJournal> journal = std::move(journal_or).value();
 
   BoringHasher hasher;
-  ApiKeyGenerator generator;
-  auto sink_or = FileDeliverySink::Open(opt.data_dir + "/out");
-  if (!sink_or.ok()) {
-    std::fprintf(stderr, "rotor: delivery directory: %s\n", sink_or.status().message().c_str());
+  CredentialStack::Options cred_opts;
+  cred_opts.data_dir = opt.data_dir;
+  cred_opts.config_dir = ConfigDir(opt.config);
+  cred_opts.fleet = fleet.get();
+  auto creds_or = CredentialStack::Open(cred_opts);
+  if (!creds_or.ok()) {
+    std::fprintf(stderr, "rotor: %s\n", creds_or.status().message().c_str());
     return kExitDataDir;
   }
-  std::unique_ptr<FileDeliverySink> sink = std::move(sink_or).value();
+  std::unique_ptr<CredentialStack> creds = std::move(creds_or).value();
   PosixCommandRunner commands;
   const std::string source = "/rotor/" + NodeName();
 
@@ -222,7 +232,26 @@ int RunDaemon(const DaemonOptions& opt) {
                              {"declared", std::to_string(plan.declared)},
                              {"retiring", std::to_string(plan.removed_ids.size())}});
 
-  RuntimePorts ports{&clock, &hasher, store.get(), &generator, sink.get(), &commands, crash_hook->get()};
+  RuntimePorts ports{&clock, &hasher, store.get(), creds->generator(), creds->sink(), &commands, crash_hook->get()};
+  // Leaves cannot be signed before the CA's intermediate exists: bring it up
+  // (or finish its interrupted rotation) before anything is scheduled.
+  if (creds->ca()) {
+    for (RotationRecord& r : plan.records) {
+      if (r.id != kCaIdentityId) continue;
+      const GroupSpec* ca_group = fleet->FindGroup(kCaGroupName);
+      if (!ca_group) break;
+      EffectRunnerPorts effect_ports{&clock, &hasher, creds->generator(), creds->sink(), &commands, crash_hook->get()};
+      Status up = BringUpCa(&r, *ca_group, *store, effect_ports, source);
+      if (!up.ok()) {
+        LogError("managed CA: no active intermediate yet; leaves wait for it", {{"error", up.ToString()}});
+      } else {
+        LogInfo("managed CA ready", {{"ca", opt.data_dir + "/ca/ca.pem"},
+                                     {"bundle", creds->ca()->bundle_path()},
+                                     {"intermediate_generation", std::to_string(r.current->generation)}});
+      }
+      break;
+    }
+  }
   RuntimeOptions options;
   options.audit_source = source;
   auto runtime = RotationRuntime::Create(ports, options);

@@ -239,6 +239,9 @@ class FleetParser {
   StatusOr<RenewalPolicy> ReadPolicy(const YAML::Node& map, const std::string& name, const YAML::Mark& at) const;
   Status ReadPolicies(const Field& f);
   Status ReadGroup(const YAML::Node& node, size_t index, FleetSpec* fleet);
+  Status ReadCertificate(const Field& f, const std::string& group, CertificateProfile* profile) const;
+  StatusOr<std::vector<std::string>> ReadStringList(const Field& f, const std::string& expected) const;
+  Status ReadCa(const Field& f, CaSpec* ca) const;
   Status ReadLabels(const Field& f, std::map<std::string, std::string>* labels) const;
   Status CheckUniqueIds(const FleetSpec& fleet) const;
   std::string DescribeId(const FleetSpec& fleet, size_t group, size_t index) const;
@@ -489,9 +492,10 @@ Status FleetParser::ReadGroup(const YAML::Node& node, size_t index, FleetSpec* f
     }
   }
   const std::string context = "in " + label;
-  ROTOR_ASSIGN_OR_RETURN(Fields fields, ReadFields(node, context,
-                                                   {"name", "kind", "policy", "labels", "count", "id_pattern",
-                                                    "identities", "hook", "verify_command", "command_timeout"}));
+  ROTOR_ASSIGN_OR_RETURN(Fields fields,
+                         ReadFields(node, context,
+                                    {"name", "kind", "policy", "labels", "count", "id_pattern", "identities", "hook",
+                                     "verify_command", "command_timeout", "certificate"}));
   GroupSpec g;
   GroupOrigin origin;
   origin.group = node.Mark();
@@ -502,6 +506,9 @@ Status FleetParser::ReadGroup(const YAML::Node& node, size_t index, FleetSpec* f
   if (!ValidIdentityId(g.name)) {
     return ErrorAt(name->value, "invalid group name " + Quote(g.name) +
                                     ": use 1 to 200 of A-Z a-z 0-9 . _ -, not starting with . or -");
+  }
+  if (g.name == kCaGroupName) {
+    return ErrorAt(name->value, "group name " + Quote(g.name) + " is reserved for rotor's managed CA");
   }
   for (size_t i = 0; i < fleet->groups.size(); ++i) {
     if (fleet->groups[i].name == g.name) {
@@ -515,6 +522,13 @@ Status FleetParser::ReadGroup(const YAML::Node& node, size_t index, FleetSpec* f
     StatusOr<CredentialKind> parsed = ParseCredentialKind(kind);
     if (!parsed.ok()) return ErrorAt(f->value, "kind: " + parsed.status().message());
     g.kind = *parsed;
+  }
+  if (const Field* f = fields.Get("certificate")) {
+    if (g.kind != CredentialKind::kX509) {
+      return ErrorAt(f->key, "certificate " + context + " needs kind: x509 (the group's kind is " +
+                                 CredentialKindName(g.kind) + ")");
+    }
+    ROTOR_RETURN_IF_ERROR(ReadCertificate(*f, g.name, &g.certificate));
   }
 
   if (const Field* f = fields.Get("policy")) {
@@ -563,6 +577,7 @@ Status FleetParser::ReadGroup(const YAML::Node& node, size_t index, FleetSpec* f
         return ErrorAt(item, "identities: expected an identity id, got " + std::string(NodeKind(item)));
       }
       const std::string& id = item.Scalar();
+      if (id == kCaIdentityId) return ErrorAt(item, "identity id " + Quote(id) + " is reserved for rotor's managed CA");
       if (!ValidIdentityId(id)) {
         return ErrorAt(item, "invalid identity id " + Quote(id) +
                                  ": ids become directory names, so use 1 to 200 of A-Z a-z 0-9 . _ -, "
@@ -618,6 +633,138 @@ Status FleetParser::ReadGroup(const YAML::Node& node, size_t index, FleetSpec* f
   return Status::Ok();
 }
 
+StatusOr<std::vector<std::string>> FleetParser::ReadStringList(const Field& f, const std::string& expected) const {
+  std::vector<std::string> out;
+  if (f.value.IsScalar()) {
+    ROTOR_ASSIGN_OR_RETURN(std::string one, ReadNonEmpty(f, expected));
+    out.push_back(std::move(one));
+    return out;
+  }
+  if (!f.value.IsSequence()) {
+    return ErrorAt(f.value.IsNull() ? f.key : f.value,
+                   f.name + ": expected a list of " + expected + ", got " + NodeKind(f.value));
+  }
+  for (const auto& item : f.value) {
+    if (!item.IsScalar() || item.Scalar().empty()) {
+      return ErrorAt(
+          item, f.name + ": expected " + expected + ", got " + (item.IsScalar() ? "an empty string" : NodeKind(item)));
+    }
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+Status FleetParser::ReadCertificate(const Field& f, const std::string& group, CertificateProfile* profile) const {
+  const std::string context = "in certificate of group " + Quote(group);
+  ROTOR_ASSIGN_OR_RETURN(
+      Fields fields, ReadFields(f.value, context,
+                                {"key_type", "subject", "dns", "uris", "ips", "key_usage", "ext_key_usage", "skew"}));
+  CertificateProfile p;
+  if (const Field* k = fields.Get("key_type")) {
+    ROTOR_ASSIGN_OR_RETURN(std::string text, ReadScalar(*k, "a key type (ed25519, p256, rsa2048, rsa3072)"));
+    auto parsed = ParseKeyType(text);
+    if (!parsed.ok()) return ErrorAt(k->value, "key_type: " + parsed.status().message());
+    p.key_type = *parsed;
+  }
+  if (const Field* s = fields.Get("subject")) {
+    if (!s->value.IsMap()) {
+      return ErrorAt(
+          s->value.IsNull() ? s->key : s->value,
+          "subject: expected a mapping such as {CN: \"{id}.svc\", O: Example}, got " + std::string(NodeKind(s->value)));
+    }
+    for (const auto& entry : s->value) {
+      if (!entry.first.IsScalar() || !entry.second.IsScalar()) {
+        return ErrorAt(entry.first, "subject: expected attribute: value pairs");
+      }
+      p.subject.push_back({entry.first.Scalar(), entry.second.Scalar()});
+    }
+  }
+  if (const Field* d = fields.Get("dns")) {
+    ROTOR_ASSIGN_OR_RETURN(p.dns, ReadStringList(*d, "DNS names"));
+  }
+  if (const Field* u = fields.Get("uris")) {
+    ROTOR_ASSIGN_OR_RETURN(p.uris, ReadStringList(*u, "URIs"));
+  }
+  if (const Field* i = fields.Get("ips")) {
+    ROTOR_ASSIGN_OR_RETURN(p.ips, ReadStringList(*i, "IP addresses"));
+  }
+  if (const Field* k = fields.Get("key_usage")) {
+    ROTOR_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadStringList(*k, "key usages"));
+    for (const auto& n : names) {
+      auto bit = ParseKeyUsage(n);
+      if (!bit.ok()) return ErrorAt(k->value, "key_usage: " + bit.status().message());
+      p.key_usage |= *bit;
+    }
+  }
+  if (const Field* k = fields.Get("ext_key_usage")) {
+    ROTOR_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadStringList(*k, "extended key usages"));
+    for (const auto& n : names) {
+      auto eku = ParseExtKeyUsage(n);
+      if (!eku.ok()) return ErrorAt(k->value, "ext_key_usage: " + eku.status().message());
+      p.ext_key_usage.push_back(*eku);
+    }
+  }
+  if (const Field* k = fields.Get("skew")) {
+    ROTOR_ASSIGN_OR_RETURN(p.skew, ReadDuration(*k));
+  }
+  if (Status valid = ValidateProfile(p); !valid.ok()) return ErrorAt(f.value, context + ": " + valid.message());
+  *profile = std::move(p);
+  return Status::Ok();
+}
+
+Status FleetParser::ReadCa(const Field& f, CaSpec* ca) const {
+  const std::string context = "in ca";
+  ROTOR_ASSIGN_OR_RETURN(Fields fields, ReadFields(f.value, context,
+                                                   {"key_type", "organization", "root_common_name", "root_lifetime",
+                                                    "intermediate_policy", "skew", "import", "kek_file"}));
+  CaSpec c;
+  if (const Field* k = fields.Get("key_type")) {
+    ROTOR_ASSIGN_OR_RETURN(std::string text, ReadScalar(*k, "a key type (ed25519, p256, rsa2048, rsa3072)"));
+    auto parsed = ParseKeyType(text);
+    if (!parsed.ok()) return ErrorAt(k->value, "key_type: " + parsed.status().message());
+    c.key_type = *parsed;
+  }
+  if (const Field* k = fields.Get("organization")) {
+    ROTOR_ASSIGN_OR_RETURN(c.organization, ReadNonEmpty(*k, "an organization name"));
+  }
+  if (const Field* k = fields.Get("root_common_name")) {
+    ROTOR_ASSIGN_OR_RETURN(c.root_common_name, ReadNonEmpty(*k, "a common name"));
+  }
+  if (const Field* k = fields.Get("root_lifetime")) {
+    ROTOR_ASSIGN_OR_RETURN(c.root_lifetime, ReadDuration(*k));
+    if (c.root_lifetime <= Duration::Zero()) return ErrorAt(k->value, "root_lifetime must be positive");
+  }
+  if (const Field* k = fields.Get("skew")) {
+    ROTOR_ASSIGN_OR_RETURN(c.skew, ReadDuration(*k));
+  }
+  if (const Field* k = fields.Get("intermediate_policy")) {
+    if (k->value.IsScalar()) {
+      auto it = policies_.find(k->value.Scalar());
+      if (it == policies_.end())
+        return ErrorAt(k->value, "intermediate_policy: unknown policy " + Quote(k->value.Scalar()));
+      c.intermediate_policy = it->second.policy;
+    } else {
+      ROTOR_ASSIGN_OR_RETURN(c.intermediate_policy, ReadPolicy(k->value, kCaGroupName, k->value.Mark()));
+    }
+    if (c.intermediate_policy.lifetime >= c.root_lifetime) {
+      return ErrorAt(k->value, "intermediate_policy: the intermediate's lifetime must be shorter than root_lifetime");
+    }
+  }
+  if (const Field* k = fields.Get("import")) {
+    ROTOR_ASSIGN_OR_RETURN(Fields imp, ReadFields(k->value, "in ca.import", {"cert", "key"}));
+    const Field* cert = imp.Get("cert");
+    const Field* key = imp.Get("key");
+    if (!cert || !key) return ErrorAt(k->value, "ca.import needs both cert and key (PEM files of the root to adopt)");
+    ROTOR_ASSIGN_OR_RETURN(c.import_cert, ReadNonEmpty(*cert, "a path to a PEM certificate"));
+    ROTOR_ASSIGN_OR_RETURN(c.import_key, ReadNonEmpty(*key, "a path to a PEM private key"));
+  }
+  if (const Field* k = fields.Get("kek_file")) {
+    ROTOR_ASSIGN_OR_RETURN(c.kek_file, ReadNonEmpty(*k, "a path to the key-encryption key file"));
+  }
+  *ca = std::move(c);
+  return Status::Ok();
+}
+
 YAML::Mark FleetParser::IdMark(size_t group, size_t index) const {
   const GroupOrigin& o = origins_[group];
   return index < o.listed.size() ? o.listed[index] : o.generated;
@@ -666,7 +813,7 @@ Status FleetParser::CheckUniqueIds(const FleetSpec& fleet) const {
 
 StatusOr<FleetSpec> FleetParser::Parse(const YAML::Node& root) {
   if (root.IsNull()) return ErrorAt(YAML::Mark(), "the fleet file is empty: it needs version: 1 and groups");
-  ROTOR_ASSIGN_OR_RETURN(Fields top, ReadFields(root, "at the top level", {"version", "policies", "groups"}));
+  ROTOR_ASSIGN_OR_RETURN(Fields top, ReadFields(root, "at the top level", {"version", "policies", "groups", "ca"}));
   const Field* version = top.Get("version");
   if (!version) return ErrorAt(root, "missing \"version: 1\" at the top level");
   if (!version->value.IsScalar() || version->value.Scalar() != "1") {
@@ -689,6 +836,19 @@ StatusOr<FleetSpec> FleetParser::Parse(const YAML::Node& root) {
   size_t index = 0;
   for (const auto& node : groups->value) ROTOR_RETURN_IF_ERROR(ReadGroup(node, index++, &fleet));
   ROTOR_RETURN_IF_ERROR(CheckUniqueIds(fleet));
+  if (const Field* f = top.Get("ca")) {
+    ROTOR_RETURN_IF_ERROR(ReadCa(*f, &fleet.ca));
+    fleet.ca_declared = true;
+  }
+  for (size_t g = 0; g < fleet.groups.size(); ++g) {
+    const auto& ids = fleet.groups[g].identities;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] == kCaIdentityId) {
+        return ErrorAt(IdMark(g, i), "identity id " + Quote(ids[i]) + " is reserved for rotor's managed CA");
+      }
+    }
+  }
+  AddManagedCaGroup(&fleet);
   return fleet;
 }
 

@@ -133,6 +133,9 @@ std::vector<std::string> ResolveTargets(const FleetSpec& fleet, const std::vecto
   std::vector<std::string> out = ids;
   if (all || !key.empty()) {
     for (const auto& g : fleet.groups) {
+      // --all means the fleet's credentials: the CA's intermediate is rotated
+      // only when named (rotor rotate rotor-ca) or selected by group or kind.
+      if (all && g.kind == CredentialKind::kCaIntermediate) continue;
       if (all || MatchesSelector(g, key, value)) out.insert(out.end(), g.identities.begin(), g.identities.end());
     }
   }

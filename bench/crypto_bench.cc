@@ -32,7 +32,7 @@ void BM_ApiKeyGenerate(benchmark::State& state) {
   const RotationRecord record = NewRecord(TypicalId(42), kBenchGroup, CredentialKind::kApiKey, kBenchEpoch);
   const CredentialVersion version{1, kBenchEpoch, kBenchEpoch + Duration::Hours(24), ""};
   for (auto _ : state) {
-    auto candidate = generator.Generate(record, version);
+    auto candidate = generator.Generate(CredentialJob{&record, &version, nullptr, kBenchEpoch});
     if (!candidate.ok()) {
       state.SkipWithError(candidate.status().ToString().c_str());
       break;

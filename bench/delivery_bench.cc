@@ -38,17 +38,18 @@ void BM_FileDeliverActivate(benchmark::State& state) {
   if (!sink.ok()) return state.SkipWithError(sink.status().ToString().c_str());
 
   ApiKeyGenerator generator;
-  std::vector<SecretBytes> keys;
+  std::vector<Material> keys;
   std::vector<DeliverySink::DeliverItem> deliver;
   std::vector<DeliverySink::ActivateItem> activate;
   for (size_t i = 0; i < batch_size; ++i) {
     RotationRecord record = NewRecord(TypicalId(i), kBenchGroup, CredentialKind::kApiKey, kBenchEpoch);
-    auto candidate = generator.Generate(record, CredentialVersion{1, kBenchEpoch, kBenchEpoch, ""});
+    const CredentialVersion version{1, kBenchEpoch, kBenchEpoch, ""};
+    auto candidate = generator.Generate(CredentialJob{&record, &version, nullptr, kBenchEpoch});
     if (!candidate.ok()) return state.SkipWithError(candidate.status().ToString().c_str());
-    keys.push_back(std::move(candidate->material));
+    keys.push_back(std::move(candidate->files));
   }
   for (size_t i = 0; i < batch_size; ++i) {
-    deliver.push_back({TypicalId(i), 1, keys[i].view()});
+    deliver.push_back({TypicalId(i), 1, &keys[i]});
     activate.push_back({TypicalId(i), 1});
   }
   // Generation 1 is current before the clock starts: every timed batch is a

@@ -30,16 +30,23 @@ Event Success(EffectType type, const Effect& effect) {
 
 std::map<std::string, std::string> EffectRunner::CommandEnv(const EffectJob& job) const {
   DeliveredPaths paths = ports_.sink->Paths(job.record.id, job.effect.version.generation);
-  return {
+  std::map<std::string, std::string> env = {
       {"ROTOR_IDENTITY", job.record.id},
       {"ROTOR_GROUP", job.record.group},
       {"ROTOR_KIND", CredentialKindName(job.record.kind)},
       {"ROTOR_GENERATION", std::to_string(job.effect.version.generation)},
       {"ROTOR_FINGERPRINT", job.effect.version.fingerprint},
-      {"ROTOR_SECRET_PATH", paths.secret_path},
       {"ROTOR_VERSION_DIR", paths.version_dir},
       {"ROTOR_CURRENT_LINK", paths.current_link},
   };
+  if (job.record.kind == CredentialKind::kApiKey) {
+    env["ROTOR_SECRET_PATH"] = paths.version_dir + "/secret";
+  } else {
+    env["ROTOR_CERT_PATH"] = paths.version_dir + "/cert.pem";
+    env["ROTOR_CHAIN_PATH"] = paths.version_dir + "/chain.pem";
+    env["ROTOR_KEY_PATH"] = paths.version_dir + "/key.pem";
+  }
+  return env;
 }
 
 std::vector<EffectOutcome> EffectRunner::Run(std::vector<EffectJob>& jobs) {
@@ -86,15 +93,31 @@ std::vector<EffectOutcome> EffectRunner::Run(std::vector<EffectJob>& jobs) {
   return outs;
 }
 
+CredentialJob EffectRunner::JobFor(const EffectJob& job) const {
+  CredentialJob cj;
+  cj.record = &job.record;
+  cj.version = &job.effect.version;
+  cj.group = job.group;
+  cj.now = ports_.clock->Now();
+  return cj;
+}
+
 EffectOutcome EffectRunner::Generate(EffectJob& job) {
   EffectOutcome out;
-  auto candidate = ports_.generator->Generate(job.record, job.effect.version);
+  auto candidate = ports_.generator->Generate(JobFor(job));
   if (!candidate.ok()) {
     out.event = FailedEvent(EffectType::kGenerate, candidate.status());
     return out;
   }
+  if (candidate->issued_at.micros == 0) candidate->issued_at = ports_.clock->Now();
+  if (candidate->not_after.micros != 0 && candidate->not_after <= candidate->issued_at) {
+    out.event = FailedEvent(EffectType::kGenerate, Internal("generated credential expires at or before its issuance (" +
+                                                            FormatRfc3339(candidate->not_after) + ")"));
+    return out;
+  }
   out.event.type = EventType::kGenerated;
-  out.event.issued_at = ports_.clock->Now();
+  out.event.issued_at = candidate->issued_at;
+  out.event.not_after = candidate->not_after;
   out.event.fingerprint = candidate->fingerprint;
   out.event.generation = job.effect.version.generation;
   out.candidate = std::make_shared<Candidate>(std::move(candidate).value());
@@ -106,12 +129,12 @@ void EffectRunner::Deliver(std::vector<EffectJob*>& jobs, std::vector<EffectOutc
   std::vector<size_t> index;
   for (size_t i = 0; i < jobs.size(); ++i) {
     EffectJob& job = *jobs[i];
-    if (!job.candidate || job.candidate->material.empty()) {
+    if (!job.candidate || job.candidate->files.empty()) {
       // After a restart the material is gone: only a fresh candidate can proceed.
       outs[i]->event = FailedEvent(EffectType::kDeliver, PermissionDenied("candidate material is no longer available"));
       continue;
     }
-    items.push_back({job.record.id, job.effect.version.generation, job.candidate->material.view()});
+    items.push_back({job.record.id, job.effect.version.generation, &job.candidate->files});
     index.push_back(i);
   }
   std::vector<Status> results = ports_.sink->Deliver(items);
@@ -135,10 +158,8 @@ EffectOutcome EffectRunner::Verify(EffectJob& job) {
     out.event = FailedEvent(EffectType::kVerify, material.status());
     return out;
   }
-  std::string fingerprint = "sha256:" + HexSha256(*ports_.hasher, material->view());
-  if (fingerprint != v.fingerprint) {
-    out.event =
-        FailedEvent(EffectType::kVerify, PermissionDenied("delivered material does not match the issued fingerprint"));
+  if (Status s = ports_.generator->Check(JobFor(job), *material); !s.ok()) {
+    out.event = FailedEvent(EffectType::kVerify, s);
     return out;
   }
   if (job.group && !job.group->verify_command.empty() && ports_.commands) {

@@ -63,6 +63,7 @@ class EffectRunner {
   EffectOutcome Verify(EffectJob& job);
   void FileBatch(EffectType type, std::vector<EffectJob*>& jobs, std::vector<EffectOutcome*>& outs);
   std::map<std::string, std::string> CommandEnv(const EffectJob& job) const;
+  CredentialJob JobFor(const EffectJob& job) const;
 
   EffectRunnerPorts ports_;
 };

@@ -9,6 +9,36 @@ const GroupSpec* FleetSpec::FindGroup(const std::string& name) const {
   return nullptr;
 }
 
+RenewalPolicy CaSpec::DefaultIntermediatePolicy() {
+  RenewalPolicy p;
+  p.name = "rotor-ca";
+  p.lifetime = Duration::Days(90);
+  p.grace = p.lifetime;
+  p.max_issuances_per_window = 10;
+  p.issuance_window = Duration::Hours(1);
+  return p;
+}
+
+bool FleetSpec::NeedsCa() const {
+  if (ca_declared) return true;
+  for (const auto& g : groups) {
+    if (g.kind == CredentialKind::kX509) return true;
+  }
+  return false;
+}
+
+void AddManagedCaGroup(FleetSpec* fleet) {
+  if (!fleet->NeedsCa() || fleet->FindGroup(kCaGroupName) != nullptr) return;
+  GroupSpec g;
+  g.name = kCaGroupName;
+  g.kind = CredentialKind::kCaIntermediate;
+  g.policy = fleet->ca.intermediate_policy;
+  g.policy.grace = g.policy.lifetime;
+  g.labels = {{"rotor", "ca"}};
+  g.identities = {kCaIdentityId};
+  fleet->groups.push_back(std::move(g));
+}
+
 bool ValidIdentityId(const std::string& id) {
   if (id.empty() || id.size() > 200 || id[0] == '.' || id[0] == '-') return false;
   for (char c : id) {

@@ -7,13 +7,17 @@ namespace rotor {
 const char* CredentialKindName(CredentialKind kind) {
   switch (kind) {
     case CredentialKind::kApiKey: return "api_key";
+    case CredentialKind::kX509: return "x509";
+    case CredentialKind::kCaIntermediate: return "ca_intermediate";
   }
   return "unknown";
 }
 
 StatusOr<CredentialKind> ParseCredentialKind(std::string_view name) {
   if (name == "api_key") return CredentialKind::kApiKey;
-  return InvalidArgument("unknown credential kind \"" + std::string(name) + "\" (supported: api_key)");
+  if (name == "x509") return CredentialKind::kX509;
+  // ca_intermediate is rotor's own: declared by the managed CA, never in a fleet file.
+  return InvalidArgument("unknown credential kind \"" + std::string(name) + "\" (supported: api_key, x509)");
 }
 
 namespace {
@@ -271,7 +275,8 @@ StatusOr<RotationRecord> DecodeRecord(std::string_view bytes) {
   r.chain_hash = rd.Str();
   if (!rd.ok()) return InvalidArgument("record truncated");
   if (!rd.done()) return InvalidArgument("record has trailing bytes");
-  if (kind != static_cast<uint8_t>(CredentialKind::kApiKey))
+  if (kind < static_cast<uint8_t>(CredentialKind::kApiKey) ||
+      kind > static_cast<uint8_t>(CredentialKind::kCaIntermediate))
     return InvalidArgument("record: unknown kind " + std::to_string(kind));
   if (phase > static_cast<uint8_t>(Phase::kRetired))
     return InvalidArgument("record: unknown phase " + std::to_string(phase));

@@ -17,7 +17,9 @@
 
 namespace rotor {
 
-enum class CredentialKind : uint8_t { kApiKey = 1 };
+// kCaIntermediate is the managed CA's intermediate (ARCHITECTURE §5): rotated
+// by the same machine, delivered into <data-dir>/ca, never declared by a user.
+enum class CredentialKind : uint8_t { kApiKey = 1, kX509 = 2, kCaIntermediate = 3 };
 const char* CredentialKindName(CredentialKind kind);
 StatusOr<CredentialKind> ParseCredentialKind(std::string_view name);
 

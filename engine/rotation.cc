@@ -208,8 +208,12 @@ class Machine {
     CredentialVersion v;
     v.generation = InFlightGeneration();
     v.issued_at = ev.issued_at;
-    v.not_after =
-        ev.issued_at.micros > kMaxInstant.micros - p_.lifetime.micros ? kMaxInstant : ev.issued_at + p_.lifetime;
+    if (ev.not_after.micros != 0) {
+      v.not_after = ev.not_after;  // what the credential itself carries (e.g. a capped notAfter)
+    } else {
+      v.not_after =
+          ev.issued_at.micros > kMaxInstant.micros - p_.lifetime.micros ? kMaxInstant : ev.issued_at + p_.lifetime;
+    }
     v.fingerprint = ev.fingerprint;
     rec.pending = v;
     rec.issuances_in_window++;

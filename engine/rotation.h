@@ -56,6 +56,7 @@ struct Event {
   // kGenerated
   Instant issued_at;
   std::string fingerprint;
+  Instant not_after;  // zero: issued_at + the policy's lifetime; else > issued_at
   // Every effect result (kGenerated ... kVersionRetired): the generation of
   // the effect's version. A result for another generation than the one in
   // flight is rejected as stale.

@@ -48,10 +48,10 @@ std::string Base64UrlEncodeUnpadded(std::string_view bytes) {
   return out;
 }
 
-StatusOr<Candidate> ApiKeyGenerator::Generate(const RotationRecord& record, const CredentialVersion& /*version*/) {
-  if (record.kind != CredentialKind::kApiKey) {
+StatusOr<Candidate> ApiKeyGenerator::Generate(const CredentialJob& job) {
+  if (job.record->kind != CredentialKind::kApiKey) {
     return InvalidArgument("ApiKeyGenerator cannot generate a credential of kind " +
-                           std::string(CredentialKindName(record.kind)));
+                           std::string(CredentialKindName(job.record->kind)));
   }
   std::array<uint8_t, kEntropyBytes> entropy;
   if (Status s = FillRandom(entropy); !s.ok()) {
@@ -67,8 +67,18 @@ StatusOr<Candidate> ApiKeyGenerator::Generate(const RotationRecord& record, cons
 
   Candidate candidate;
   candidate.fingerprint = "sha256:" + HexSha256(hasher_, key);
-  candidate.material = SecretBytes(std::move(key));
+  candidate.files.push_back({kSecretFile, SecretBytes(std::move(key))});
   return candidate;
+}
+
+Status ApiKeyGenerator::Check(const CredentialJob& job, const Material& delivered) {
+  const MaterialFile* secret = FindFile(delivered, kSecretFile);
+  if (secret == nullptr) return PermissionDenied("the delivered version has no " + std::string(kSecretFile) + " file");
+  if (delivered.size() != 1) return PermissionDenied("the delivered version holds files besides its secret");
+  if ("sha256:" + HexSha256(hasher_, secret->bytes.view()) != job.version->fingerprint) {
+    return PermissionDenied("delivered material does not match the issued fingerprint");
+  }
+  return Status::Ok();
 }
 
 }  // namespace rotor

@@ -19,12 +19,14 @@ class ApiKeyGenerator final : public CredentialGenerator {
   static constexpr std::string_view kPrefix = "rtk_";
   static constexpr size_t kEntropyBytes = 32;
   static constexpr size_t kKeyLength = 4 + 43;  // prefix + base64url(32 bytes) without padding
+  static constexpr char kSecretFile[] = "secret";
 
   // CredentialGenerator:
-  // Generate returns a fresh key for `record` (which must be an API key
-  // identity; InvalidArgument otherwise). `version` is not used: an API key
-  // carries no metadata.
-  StatusOr<Candidate> Generate(const RotationRecord& record, const CredentialVersion& version) override;
+  // Generate returns a fresh key, one file "secret", for an API key identity
+  // (InvalidArgument for any other kind). An API key carries no metadata.
+  StatusOr<Candidate> Generate(const CredentialJob& job) override;
+  // Check: exactly one file, "secret", whose fingerprint is the issued one.
+  Status Check(const CredentialJob& job, const Material& delivered) override;
 
  private:
   // Constant after construction.

@@ -21,11 +21,11 @@ namespace {
 constexpr mode_t kDirMode = 0700;
 constexpr mode_t kFileMode = 0600;
 constexpr char kVersionsDir[] = "versions";
-constexpr char kSecretFile[] = "secret";
 constexpr char kCurrentLink[] = "current";
-constexpr std::string_view kSecretTmpPrefix = ".secret.tmp-";
+// A file `name` is written as ".<name>.tmp-<random>" and renamed into place.
+constexpr std::string_view kTmpInfix = ".tmp-";
 constexpr std::string_view kCurrentTmpPrefix = "current.tmp-";
-// A delivered secret is a key or a certificate chain; anything larger than
+// A delivered file is a key or a certificate chain; anything larger than
 // this is not ours.
 constexpr size_t kMaxSecretSize = 1 << 20;
 constexpr int kMaxRemoveDepth = 4;
@@ -330,21 +330,44 @@ StatusOr<uint64_t> ReadCurrent(int id_dir, const std::string& link_path) {
   return *gen;
 }
 
-// CheckDelivered verifies that versions/<generation>/secret exists as a
-// regular file below `id_dir`.
+std::string TmpPrefix(std::string_view name) {
+  return "." + std::string(name) + std::string(kTmpInfix);
+}
+
+// ListMaterial returns the names of the material files in a version
+// directory, sorted; temporaries of an interrupted write are skipped, and
+// anything else that is no material file name is FailedPrecondition.
+StatusOr<std::vector<std::string>> ListMaterial(int gen_dir, const std::string& gen_path) {
+  ROTOR_ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames(gen_dir, gen_path));
+  std::vector<std::string> files;
+  for (std::string& n : names) {
+    if (n.starts_with('.') && n.find(kTmpInfix) != std::string::npos) continue;
+    if (!ValidMaterialFileName(n)) return FailedPrecondition(gen_path + " holds an unexpected entry \"" + n + "\"");
+    files.push_back(std::move(n));
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// CheckDelivered verifies that versions/<generation> below `id_dir` is a real
+// directory holding at least one regular material file.
 Status CheckDelivered(int id_dir, uint64_t generation, const std::string& id_path) {
-  std::string rel = CurrentTarget(generation) + "/" + kSecretFile;
-  struct stat st;
   // Walk without following: versions and <generation> must be real directories.
   auto versions = OpenDir(id_dir, kVersionsDir, DirMode::kAny, id_path + "/" + kVersionsDir);
   if (!versions.ok()) return versions.status();
   std::string gen_name = std::to_string(generation);
-  auto gen = OpenDir(versions->get(), gen_name.c_str(), DirMode::kAny, id_path + "/" + CurrentTarget(generation));
+  const std::string gen_path = id_path + "/" + CurrentTarget(generation);
+  auto gen = OpenDir(versions->get(), gen_name.c_str(), DirMode::kAny, gen_path);
   if (!gen.ok()) return gen.status();
-  if (::fstatat(gen->get(), kSecretFile, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return ErrnoStatus(errno, "stat " + id_path + "/" + rel);
+  ROTOR_ASSIGN_OR_RETURN(std::vector<std::string> files, ListMaterial(gen->get(), gen_path));
+  if (files.empty()) return NotFound(gen_path + " holds no delivered file");
+  for (const std::string& f : files) {
+    struct stat st;
+    if (::fstatat(gen->get(), f.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return ErrnoStatus(errno, "stat " + gen_path + "/" + f);
+    }
+    if (!S_ISREG(st.st_mode)) return FailedPrecondition(gen_path + "/" + f + " is not a regular file");
   }
-  if (!S_ISREG(st.st_mode)) return FailedPrecondition(id_path + "/" + rel + " is not a regular file");
   return Status::Ok();
 }
 
@@ -397,7 +420,6 @@ FileDeliverySink::~FileDeliverySink() {
 DeliveredPaths FileDeliverySink::Paths(const std::string& id, uint64_t generation) const {
   DeliveredPaths p;
   p.version_dir = root_ + "/" + id + "/" + CurrentTarget(generation);
-  p.secret_path = p.version_dir + "/" + kSecretFile;
   p.current_link = root_ + "/" + id + "/" + kCurrentLink;
   return p;
 }
@@ -425,39 +447,49 @@ std::vector<Status> FileDeliverySink::Deliver(const std::vector<DeliverItem>& it
 Status FileDeliverySink::DeliverOne(const DeliverItem& item) {
   ROTOR_RETURN_IF_ERROR(ValidateId(item.id));
   ROTOR_RETURN_IF_ERROR(ValidateGeneration(item.generation));
-  if (item.material.empty()) return InvalidArgument("empty material for " + item.id);
-  if (item.material.size() > kMaxSecretSize) return InvalidArgument("material too large for " + item.id);
+  if (item.files == nullptr || item.files->empty()) return InvalidArgument("no material for " + item.id);
+  for (const MaterialFile& f : *item.files) {
+    if (!ValidMaterialFileName(f.name)) return InvalidArgument("invalid material file name \"" + f.name + "\"");
+    if (f.bytes.empty()) return InvalidArgument("empty " + f.name + " for " + item.id);
+    if (f.bytes.view().size() > kMaxSecretSize) return InvalidArgument(f.name + " too large for " + item.id);
+  }
 
   const std::string id_path = root_ + "/" + item.id;
   const std::string versions_path = id_path + "/" + kVersionsDir;
   const std::string gen_name = std::to_string(item.generation);
   const std::string gen_path = versions_path + "/" + gen_name;
-  const std::string secret_path = gen_path + "/" + kSecretFile;
 
   ROTOR_ASSIGN_OR_RETURN(Fd id_dir, OpenDir(root_fd_, item.id.c_str(), DirMode::kCreate, id_path));
   ROTOR_ASSIGN_OR_RETURN(Fd versions, OpenDir(id_dir.get(), kVersionsDir, DirMode::kCreate, versions_path));
   ROTOR_ASSIGN_OR_RETURN(Fd gen_dir, OpenDir(versions.get(), gen_name.c_str(), DirMode::kCreate, gen_path));
+  for (const MaterialFile& f : *item.files) {
+    ROTOR_RETURN_IF_ERROR(WriteFileOnce(gen_dir.get(), gen_path, f));
+  }
+  return Status::Ok();
+}
 
+Status FileDeliverySink::WriteFileOnce(int gen_dir, const std::string& gen_path, const MaterialFile& f) {
+  const std::string path = gen_path + "/" + f.name;
   // Idempotence: a retry after a crash or a failed syncfs finds its own file.
-  if (struct stat st; ::fstatat(gen_dir.get(), kSecretFile, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-    ROTOR_ASSIGN_OR_RETURN(SecretBytes existing, ReadSecret(gen_dir.get(), kSecretFile, secret_path));
-    if (!EqualBytes(existing.view(), item.material)) {
-      return {StatusCode::kAlreadyExists, secret_path + " already holds different material"};
+  if (struct stat st; ::fstatat(gen_dir, f.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    ROTOR_ASSIGN_OR_RETURN(SecretBytes existing, ReadSecret(gen_dir, f.name.c_str(), path));
+    if (!EqualBytes(existing.view(), f.bytes.view())) {
+      return {StatusCode::kAlreadyExists, path + " already holds different material"};
     }
     return Status::Ok();
   } else if (errno != ENOENT) {
-    return ErrnoStatus(errno, "stat " + secret_path);
+    return ErrnoStatus(errno, "stat " + path);
   }
 
-  ROTOR_RETURN_IF_ERROR(RemoveStale(gen_dir.get(), kSecretTmpPrefix, gen_path));
-  const std::string tmp = std::string(kSecretTmpPrefix) + RandomSuffix();
+  ROTOR_RETURN_IF_ERROR(RemoveStale(gen_dir, TmpPrefix(f.name), gen_path));
+  const std::string tmp = TmpPrefix(f.name) + RandomSuffix();
   const std::string tmp_path = gen_path + "/" + tmp;
   // Created 0600: the umask can only narrow it, and a narrowed file is
   // refused below rather than chmod'ed.
-  Fd file(::openat(gen_dir.get(), tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, kFileMode));
+  Fd file(::openat(gen_dir, tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, kFileMode));
   if (file.get() < 0) return ErrnoStatus(errno, "create " + tmp_path);
   auto fail = [&](Status s) {
-    ::unlinkat(gen_dir.get(), tmp.c_str(), 0);
+    ::unlinkat(gen_dir, tmp.c_str(), 0);
     return s;
   };
   struct stat st;
@@ -465,15 +497,15 @@ Status FileDeliverySink::DeliverOne(const DeliverItem& item) {
   if (Status s = CheckPrivate(st, /*want_dir=*/false, kFileMode, tmp_path); !s.ok()) {
     return fail(FailedPrecondition(s.message() + " (umask too narrow?)"));
   }
-  if (Status s = WriteAll(file.get(), item.material, tmp_path); !s.ok()) return fail(s);
+  if (Status s = WriteAll(file.get(), f.bytes.view(), tmp_path); !s.ok()) return fail(s);
   if (::close(file.release()) != 0) return fail(ErrnoStatus(errno, "close " + tmp_path));
-  // RENAME_NOREPLACE: an existing `secret` is never silently replaced.
-  if (::renameat2(gen_dir.get(), tmp.c_str(), gen_dir.get(), kSecretFile, RENAME_NOREPLACE) != 0) {
-    if (errno != EINVAL) return fail(ErrnoStatus(errno, "rename " + tmp_path + " to " + secret_path));
-    // The filesystem lacks RENAME_NOREPLACE; `secret` was absent above and
+  // RENAME_NOREPLACE: an existing file is never silently replaced.
+  if (::renameat2(gen_dir, tmp.c_str(), gen_dir, f.name.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno != EINVAL) return fail(ErrnoStatus(errno, "rename " + tmp_path + " to " + path));
+    // The filesystem lacks RENAME_NOREPLACE; the file was absent above and
     // this sink has a single writer.
-    if (::renameat(gen_dir.get(), tmp.c_str(), gen_dir.get(), kSecretFile) != 0) {
-      return fail(ErrnoStatus(errno, "rename " + tmp_path + " to " + secret_path));
+    if (::renameat(gen_dir, tmp.c_str(), gen_dir, f.name.c_str()) != 0) {
+      return fail(ErrnoStatus(errno, "rename " + tmp_path + " to " + path));
     }
   }
   return Status::Ok();
@@ -556,7 +588,7 @@ Status FileDeliverySink::RetireOne(const ActivateItem& item) {
   return RemoveTree(versions->get(), std::to_string(item.generation), id_path + "/" + CurrentTarget(item.generation));
 }
 
-StatusOr<SecretBytes> FileDeliverySink::ReadBack(const std::string& id, uint64_t generation) {
+StatusOr<Material> FileDeliverySink::ReadBack(const std::string& id, uint64_t generation) {
   ROTOR_RETURN_IF_ERROR(ValidateId(id));
   ROTOR_RETURN_IF_ERROR(ValidateGeneration(generation));
   const DeliveredPaths p = Paths(id, generation);
@@ -566,7 +598,14 @@ StatusOr<SecretBytes> FileDeliverySink::ReadBack(const std::string& id, uint64_t
   ROTOR_ASSIGN_OR_RETURN(Fd versions,
                          OpenDir(id_dir.get(), kVersionsDir, DirMode::kPrivate, id_path + "/" + kVersionsDir));
   ROTOR_ASSIGN_OR_RETURN(Fd gen_dir, OpenDir(versions.get(), gen_name.c_str(), DirMode::kPrivate, p.version_dir));
-  return ReadSecret(gen_dir.get(), kSecretFile, p.secret_path);
+  ROTOR_ASSIGN_OR_RETURN(std::vector<std::string> names, ListMaterial(gen_dir.get(), p.version_dir));
+  if (names.empty()) return NotFound(p.version_dir + " holds no delivered file");
+  Material out;
+  for (std::string& n : names) {
+    ROTOR_ASSIGN_OR_RETURN(SecretBytes bytes, ReadSecret(gen_dir.get(), n.c_str(), p.version_dir + "/" + n));
+    out.push_back({std::move(n), std::move(bytes)});
+  }
+  return out;
 }
 
 StatusOr<uint64_t> FileDeliverySink::CurrentGeneration(const std::string& id) {

@@ -1,7 +1,9 @@
 // FileDeliverySink: the DeliverySink port over a local directory tree
 // (ARCHITECTURE §6).
 //
-//   <root>/<id>/versions/<generation>/secret   0600, written whole then renamed
+//   <root>/<id>/versions/<generation>/<file>   0600 each (e.g. "secret", or
+//                                              cert.pem, chain.pem, key.pem),
+//                                              written whole then renamed
 //   <root>/<id>/current -> versions/<generation>   switched by rename(2)
 //
 // Every directory below <root> is created 0700 and the secret file 0600 at
@@ -52,7 +54,7 @@ class FileDeliverySink final : public DeliverySink {
   const std::string& root() const { return root_; }
 
   // DeliverySink:
-  // Deliver is idempotent: an identical secret already in place is OK; a
+  // Deliver is idempotent: identical files already in place are OK; a
   // different one is AlreadyExists (a generation is never reused).
   std::vector<Status> Deliver(const std::vector<DeliverItem>& items) override;
   // Activate requires the version to be delivered (NotFound otherwise).
@@ -63,9 +65,10 @@ class FileDeliverySink final : public DeliverySink {
   // Retire refuses the version `current` points at (FailedPrecondition).
   std::vector<Status> Retire(const std::vector<ActivateItem>& items) override;
   DeliveredPaths Paths(const std::string& id, uint64_t generation) const override;
-  // ReadBack fails with FailedPrecondition if the secret is not a regular
-  // 0600 file owned by this user or a directory on its way is not 0700.
-  StatusOr<SecretBytes> ReadBack(const std::string& id, uint64_t generation) override;
+  // ReadBack fails with FailedPrecondition if a file is not a regular 0600
+  // file owned by this user, a directory on its way is not 0700, or the
+  // version holds an entry that is no material file name.
+  StatusOr<Material> ReadBack(const std::string& id, uint64_t generation) override;
   StatusOr<uint64_t> CurrentGeneration(const std::string& id) override;
   StatusOr<std::vector<uint64_t>> ListGenerations(const std::string& id) override;
 
@@ -73,6 +76,7 @@ class FileDeliverySink final : public DeliverySink {
   FileDeliverySink(std::string root, int root_fd);
 
   Status DeliverOne(const DeliverItem& item);
+  Status WriteFileOnce(int gen_dir, const std::string& gen_path, const MaterialFile& file);
   Status ActivateOne(const ActivateItem& item);
   Status DiscardOne(const DiscardItem& item);
   Status RetireOne(const ActivateItem& item);

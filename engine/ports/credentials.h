@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/fleet.h"
 #include "engine/model.h"
 #include "engine/status.h"
 
@@ -52,23 +53,61 @@ class Hasher {
 // HexSha256 returns the lowercase hex SHA-256 of `data`.
 std::string HexSha256(const Hasher& hasher, std::string_view data);
 
-// A generated candidate: its material (held only in memory until delivered).
+// One file of a credential's delivered material, e.g. "secret" for an API
+// key or "cert.pem", "chain.pem", "key.pem" for a certificate. Names are
+// 1–64 bytes of [a-z0-9._-] not starting with '.'.
+struct MaterialFile {
+  std::string name;
+  SecretBytes bytes;
+};
+using Material = std::vector<MaterialFile>;
+
+// ValidMaterialFileName reports whether `name` may name a MaterialFile.
+bool ValidMaterialFileName(std::string_view name);
+// FindFile returns the file named `name` in `material`, or nullptr.
+const MaterialFile* FindFile(const Material& material, std::string_view name);
+
+// PrimaryFileName is the file that identifies a version of `kind`: its
+// fingerprint is taken over it ("secret" for API keys; "cert.pem" for
+// certificates, whose fingerprint is over the certificate's DER).
+const char* PrimaryFileName(CredentialKind kind);
+
+// A generated candidate: its material, held only in memory until delivered.
 struct Candidate {
-  SecretBytes material;     // e.g. the API key text
-  std::string fingerprint;  // "sha256:<hex>" of material
+  Material files;
+  std::string fingerprint;  // "sha256:<hex>"
+  // The signing instant and the expiry the credential carries. Zero: the
+  // runner takes issued_at from its clock and the machine derives not_after
+  // from the policy. A certificate sets both: its notAfter may be capped by
+  // its issuer's and is what the renewal point must be computed from.
+  Instant issued_at;
+  Instant not_after;
 };
 
-// CredentialGenerator creates new credential material. Thread-safe.
+// What a generator is asked to produce or check.
+struct CredentialJob {
+  const RotationRecord* record = nullptr;
+  const CredentialVersion* version = nullptr;  // generation always set
+  const GroupSpec* group = nullptr;            // null when the group left the fleet
+  Instant now;
+};
+
+// CredentialGenerator creates new credential material and checks what was
+// delivered of it. Thread-safe.
 class CredentialGenerator {
  public:
   virtual ~CredentialGenerator() = default;
-  virtual StatusOr<Candidate> Generate(const RotationRecord& record, const CredentialVersion& version) = 0;
+  // Generate creates the candidate for `job.version`.
+  virtual StatusOr<Candidate> Generate(const CredentialJob& job) = 0;
+  // Check is the verify step's inspection of `delivered` (the files read back
+  // from the destination) against `job.version` as issued. PermissionDenied
+  // with a specific message when it does not match.
+  virtual Status Check(const CredentialJob& job, const Material& delivered) = 0;
 };
 
 // Where the files of one delivered version live.
 struct DeliveredPaths {
   std::string version_dir;   // out/<id>/versions/<generation>
-  std::string secret_path;   // the material
   std::string current_link;  // out/<id>/current
 };
 
@@ -82,7 +121,7 @@ class DeliverySink {
   struct DeliverItem {
     std::string id;
     uint64_t generation = 0;
-    std::string_view material;
+    const Material* files = nullptr;  // every file of the version; not owned
   };
   virtual std::vector<Status> Deliver(const std::vector<DeliverItem>& items) = 0;
 
@@ -105,8 +144,9 @@ class DeliverySink {
 
   // Paths returns where `id`'s `generation` lives.
   virtual DeliveredPaths Paths(const std::string& id, uint64_t generation) const = 0;
-  // ReadBack reads the delivered material and checks its modes (0600 file, 0700 dirs).
-  virtual StatusOr<SecretBytes> ReadBack(const std::string& id, uint64_t generation) = 0;
+  // ReadBack reads every file of the delivered version, sorted by name, and
+  // checks their modes (0600 files, 0700 dirs).
+  virtual StatusOr<Material> ReadBack(const std::string& id, uint64_t generation) = 0;
   // CurrentGeneration returns the generation `current` points at, or 0 if none.
   virtual StatusOr<uint64_t> CurrentGeneration(const std::string& id) = 0;
   // ListGenerations returns the generations present on disk for `id`.

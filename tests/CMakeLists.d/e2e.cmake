@@ -15,6 +15,7 @@ rotor_e2e_test(e2e_operator operator_test.sh)
 rotor_e2e_test(e2e_hooks hooks_test.sh)
 rotor_e2e_test(e2e_quickstart quickstart_test.sh)
 rotor_e2e_test(e2e_crash crash_test.sh)
+rotor_e2e_test(e2e_x509 x509_test.sh)
 
 # `make test-long`: a hundred random SIGKILLs instead of five (about 8 minutes).
 rotor_e2e_test(e2e_crash_long crash_test.sh LABELS long ENV ROTOR_KILL_ROUNDS=100)

@@ -37,7 +37,7 @@ expect_output_contains "ROTOR_CRASH_AT"
 [ ! -e "$WORK/never" ] || fail "a refused start created its data directory"
 expect_exit 0 rotor validate --config "$ROTOR_SOURCE_DIR/deploy/fleet.production.yaml"
 expect_exit 0 rotor validate --config "$ROTOR_SOURCE_DIR/examples/quickstart.yaml"
-expect_output_contains "10010 identities"
+expect_output_contains "10516 identities"
 pass "usage errors exit 2 and name the flag; the bundled fleet files validate"
 
 # Every malformed fixture: exit 2, "<file>:<line>:<col>:" in the message, nothing created.

@@ -27,10 +27,16 @@ groups:
   - name: probe
     count: 5
     policy: {lifetime: 1h}
+  - name: certs
+    kind: x509
+    count: 5
+    policy: {lifetime: 1h}
+    certificate: {key_type: p256, dns: ["{id}.test"]}
 YAML
 LD_DEBUG=files LD_DEBUG_OUTPUT="$WORK/files" "$ROTOR_BIN" run --config "$WORK/fleet.yaml" --data-dir "$WORK/d" \
   --duration 2 --no-progress 2>/dev/null
 cat "$WORK"/files.* >"$WORK/loaded"
 grep -q "android/libcrypto.so.0" "$WORK/loaded" || fail "LD_DEBUG=files saw no BoringSSL load"
 ! grep -qE "libssl\.so|libcrypto\.so\.3" "$WORK/loaded" || fail "a daemon run loaded OpenSSL 3"
-pass "a daemon run loads no OpenSSL 3"
+ls "$WORK"/d/out/certs-0/current/cert.pem >/dev/null 2>&1 || fail "the daemon run issued no certificate"
+pass "a daemon run that creates a CA and signs certificates loads no OpenSSL 3"

@@ -3,23 +3,60 @@
 # leaves the store, out/ and the journal agreeing on exactly one current
 # version per identity; `rotor audit verify` passes, and fails after any edit
 # to a journal line, the removal of a line in the middle, or of the last line.
+# Every delivered certificate verifies with OpenSSL against <data-dir>/ca and
+# parses with GnuTLS, and two delivered identities complete mutual TLS.
 source "$(dirname "$0")/lib.sh"
 D="$WORK/data"
 DURATION=${ROTOR_QUICKSTART_SECONDS:-60}
 expect_exit 0 rotor run --config "$ROTOR_SOURCE_DIR/examples/quickstart.yaml" --data-dir "$D" --duration "$DURATION" \
   --no-progress
 expect_output_contains '"msg":"rotor stopped"'
+# 10,010 API keys, 505 certificates and the CA's intermediate.
+TOTAL=10516
 s=$(rotor status --json --data-dir "$D")
-[ "$(json_field "$s" 'j["identities"]')" -eq 10010 ] || fail "expected 10010 identities"
-[ "$(json_field "$s" 'j["by_phase"].get("active", 0)')" -eq 10010 ] || fail "not every identity is active: $(json_field "$s" 'j["by_phase"]')"
-[ "$(json_field "$s" 'j["by_health"].get("healthy", 0)')" -eq 10010 ] || fail "not every identity is healthy"
+[ "$(json_field "$s" 'j["identities"]')" -eq $TOTAL ] || fail "expected $TOTAL identities"
+[ "$(json_field "$s" 'j["by_phase"].get("active", 0)')" -eq $TOTAL ] || fail "not every identity is active: $(json_field "$s" 'j["by_phase"]')"
+[ "$(json_field "$s" 'j["by_health"].get("healthy", 0)')" -eq $TOTAL ] || fail "not every identity is healthy"
 rotated=$(json_field "$s" 'sum(1 for r in j["records"] if r["current"]["generation"] > 1)')
 [ "$rotated" -gt 0 ] || fail "no identity rotated within ${DURATION}s"
 echo "identities rotated past generation 1 within ${DURATION}s: $rotated"
 expect_exit 0 rotor check --data-dir "$D"
-expect_output_contains "10010 identities"
+expect_output_contains "$TOTAL identities"
 expect_exit 0 rotor audit verify --data-dir "$D"
 pass "store, out/ and journal agree; audit verify passes"
+
+# Certificates: every current one verifies against the trust anchor with its
+# delivered chain (OpenSSL) and parses with GnuTLS's certtool.
+certs=0
+for cert in "$D"/out/*/current/cert.pem; do
+  dir=$(dirname "$cert")
+  out=$(openssl verify -CAfile "$D/ca/ca.pem" -untrusted "$dir/chain.pem" "$cert" 2>&1) ||
+    fail "openssl verify refused $cert: $out"
+  certtool -i --infile "$cert" >/dev/null 2>&1 || fail "certtool -i cannot parse $cert"
+  certs=$((certs + 1))
+done
+[ "$certs" -eq 505 ] || fail "expected 505 delivered certificates, found $certs"
+[ "$(stat -c %a "$D/out/payments-api-000/current/key.pem")" = 600 ] || fail "key.pem is not 0600"
+pass "$certs certificates verify with openssl against ca/ca.pem and parse with certtool"
+
+# Mutual TLS between two delivered identities: payments-api-000 serves,
+# payments-api-001 connects, each checking the other against ca/ca.pem.
+A="$D/out/payments-api-000/current"
+B="$D/out/payments-api-001/current"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+openssl s_server -accept "127.0.0.1:$port" -naccept 1 -cert "$A/cert.pem" -key "$A/key.pem" \
+  -cert_chain "$A/chain.pem" -CAfile "$D/ca/ca.pem" -Verify 1 -verify_return_error \
+  < <(sleep 30) >"$WORK/server.log" 2>&1 &  # s_server quits when its stdin closes
+server=$!
+wait_for 10 "openssl s_server" grep -q ACCEPT "$WORK/server.log"
+client=$(echo | timeout 10 openssl s_client -connect "127.0.0.1:$port" -cert "$B/cert.pem" -key "$B/key.pem" \
+  -cert_chain "$B/chain.pem" -CAfile "$D/ca/ca.pem" -verify_return_error \
+  -verify_hostname payments-api-000.payments.svc 2>&1) || fail "s_client failed: $client"
+wait "$server" || true
+grep -q "Verify return code: 0 (ok)" <<<"$client" || fail "the client did not verify the server: $client"
+grep -q "CN = payments-api-001.payments.svc" "$WORK/server.log" || fail "the server saw no client certificate: $(cat "$WORK/server.log")"
+! grep -qi "verify error" "$WORK/server.log" || fail "the server refused the client: $(cat "$WORK/server.log")"
+pass "mutual TLS: payments-api-001 and payments-api-000 verify each other with their delivered files"
 
 J=audit/journal-000001.jsonl
 lines=$(wc -l <"$D/$J")

@@ -21,8 +21,10 @@ std::vector<Status> FakeDeliverySink::Deliver(const std::vector<DeliverItem>& it
     if (s.ok()) {
       if (item.generation == 0) {
         s = InvalidArgument("deliver: generation 0");
+      } else if (item.files == nullptr || item.files->size() != 1) {
+        s = InvalidArgument("deliver: the fake sink holds exactly one file per version");
       } else {
-        files_[item.id].generations[item.generation] = std::string(item.material);
+        files_[item.id].generations[item.generation] = std::string(item.files->front().bytes.view());
       }
     }
     out.push_back(std::move(s));
@@ -90,19 +92,20 @@ std::vector<Status> FakeDeliverySink::Retire(const std::vector<ActivateItem>& it
 DeliveredPaths FakeDeliverySink::Paths(const std::string& id, uint64_t generation) const {
   DeliveredPaths p;
   p.version_dir = "mem://" + id + "/versions/" + std::to_string(generation);
-  p.secret_path = p.version_dir + "/key";
   p.current_link = "mem://" + id + "/current";
   return p;
 }
 
-StatusOr<SecretBytes> FakeDeliverySink::ReadBack(const std::string& id, uint64_t generation) {
+StatusOr<Material> FakeDeliverySink::ReadBack(const std::string& id, uint64_t generation) {
   Status s = Fault(EffectType::kVerify, id, generation);
   if (!s.ok()) return s;
   auto it = files_.find(id);
   if (it == files_.end() || !it->second.generations.count(generation)) {
     return NotFound("read back " + id + " generation " + std::to_string(generation) + ": not delivered");
   }
-  return SecretBytes(it->second.generations.at(generation));
+  Material m;
+  m.push_back({"secret", SecretBytes(it->second.generations.at(generation))});
+  return m;
 }
 
 StatusOr<uint64_t> FakeDeliverySink::CurrentGeneration(const std::string& id) {

@@ -30,7 +30,7 @@ namespace rotor::testing {
 class FakeDeliverySink final : public DeliverySink {
  public:
   struct Files {
-    std::map<uint64_t, std::string> generations;  // generation -> material
+    std::map<uint64_t, std::string> generations;  // generation -> its one file, "secret"
     uint64_t current = 0;
   };
   // The operation an item belongs to; kVerify names ReadBack.
@@ -42,7 +42,7 @@ class FakeDeliverySink final : public DeliverySink {
   std::vector<Status> Discard(const std::vector<DiscardItem>& items) override;
   std::vector<Status> Retire(const std::vector<ActivateItem>& items) override;
   DeliveredPaths Paths(const std::string& id, uint64_t generation) const override;
-  StatusOr<SecretBytes> ReadBack(const std::string& id, uint64_t generation) override;
+  StatusOr<Material> ReadBack(const std::string& id, uint64_t generation) override;
   StatusOr<uint64_t> CurrentGeneration(const std::string& id) override;
   StatusOr<std::vector<uint64_t>> ListGenerations(const std::string& id) override;
 

@@ -24,7 +24,8 @@ class FakeGenerator final : public CredentialGenerator {
   explicit FakeGenerator(const Hasher& hasher) : hasher_(hasher) {}
 
   // CredentialGenerator:
-  StatusOr<Candidate> Generate(const RotationRecord& record, const CredentialVersion& version) override;
+  StatusOr<Candidate> Generate(const CredentialJob& job) override;
+  Status Check(const CredentialJob& job, const Material& delivered) override;
 
   // Test controls.
   void FailNext(Status error, int times = 1);

@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
@@ -50,26 +51,49 @@ const GroupSpec& Group(const FleetSpec& fleet, const std::string& name) {
   return *g;
 }
 
-TEST(QuickstartTest, LoadsTenThousandUniqueApiKeys) {
+TEST(QuickstartTest, LoadsTenThousandApiKeysAndFiveHundredCertificates) {
   StatusOr<FleetSpec> fleet = LoadFleetFile(QuickstartPath(), kNow);
   ASSERT_TRUE(fleet.ok()) << fleet.status().ToString();
 
   size_t total = 0;
+  std::map<CredentialKind, size_t> by_kind;
   std::unordered_set<std::string> ids;
   for (const auto& g : fleet->groups) {
-    EXPECT_EQ(g.kind, CredentialKind::kApiKey) << g.name;
     EXPECT_TRUE(ValidatePolicy(g.policy, kNow).ok()) << g.name;
-    EXPECT_LE(g.policy.lifetime, Duration::Minutes(5)) << g.name << ": rotations should show within minutes";
-    EXPECT_TRUE(g.labels.count("team")) << g.name;
+    by_kind[g.kind] += g.identities.size();
     total += g.identities.size();
     for (const auto& id : g.identities) {
       EXPECT_TRUE(ValidIdentityId(id)) << id;
       ids.insert(id);
     }
+    if (g.kind == CredentialKind::kCaIntermediate) continue;  // the managed CA's own group
+    EXPECT_LE(g.policy.lifetime, Duration::Minutes(15)) << g.name << ": rotations should show within minutes";
+    EXPECT_TRUE(g.labels.count("team")) << g.name;
+    if (g.kind == CredentialKind::kX509) {
+      EXPECT_TRUE(ValidateProfile(g.certificate).ok()) << g.name;
+      // A leaf renewed well before the intermediate's own renewal is never capped by it.
+      EXPECT_LE(g.policy.lifetime.micros * 3, fleet->ca.intermediate_policy.lifetime.micros) << g.name;
+    }
   }
-  EXPECT_GE(total, 9'500u);
-  EXPECT_LE(total, 10'500u);
+  EXPECT_EQ(by_kind[CredentialKind::kApiKey], 10'010u);
+  EXPECT_EQ(by_kind[CredentialKind::kX509], 505u);
+  EXPECT_EQ(by_kind[CredentialKind::kCaIntermediate], 1u);
   EXPECT_EQ(ids.size(), total) << "identity ids must be unique fleet-wide";
+  EXPECT_TRUE(fleet->NeedsCa());
+  EXPECT_EQ(fleet->ca.key_type, KeyType::kP256);
+  EXPECT_EQ(fleet->ca.organization, "Example Corp");
+  const GroupSpec& ca = Group(*fleet, kCaGroupName);
+  EXPECT_EQ(ca.identities, std::vector<std::string>{kCaIdentityId});
+  EXPECT_EQ(ca.policy.grace, ca.policy.lifetime) << "an old intermediate stays published until it expires";
+
+  const GroupSpec& mtls = Group(*fleet, "payments-mtls");
+  EXPECT_EQ(mtls.certificate.key_type, KeyType::kEd25519);
+  ASSERT_EQ(mtls.certificate.subject.size(), 3u);
+  EXPECT_EQ(mtls.certificate.subject[2], (NameAttribute{"CN", "{id}.payments.svc"}));
+  EXPECT_EQ(mtls.certificate.uris, std::vector<std::string>{"spiffe://example.org/ns/payments/sa/{id}"});
+  EXPECT_EQ(mtls.certificate.ext_key_usage,
+            (std::vector<ExtKeyUsage>{ExtKeyUsage::kServerAuth, ExtKeyUsage::kClientAuth}));
+  EXPECT_EQ(Group(*fleet, "legacy-erp").certificate.key_type, KeyType::kRsa2048);
 
   const GroupSpec& ci = Group(*fleet, "ci-jobs");
   ASSERT_EQ(ci.identities.size(), 4000u);
@@ -169,7 +193,7 @@ const BadFleet kBadFleets[] = {
     {"no_identities.yaml", 3, {"group \"web\" declares no identities"}},
     {"duplicate_group.yaml", 5, {"duplicate group name \"web\"", "duplicate_group.yaml:3:"}},
     {"generated_ids_collide.yaml", 7, {"duplicate identity id \"node-7\"", "n=7", "group \"blue\"", "group \"green\""}},
-    {"unknown_kind.yaml", 4, {"unknown credential kind \"x509\""}},
+    {"unknown_kind.yaml", 4, {"unknown credential kind \"ssh_cert\"", "supported: api_key, x509"}},
     {"bad_duration.yaml", 4, {"lifetime: bad duration \"5 minutes\""}},
     {"duplicate_key.yaml", 5, {"duplicate key \"lifetime\""}},
     {"unsupported_version.yaml", 1, {"unsupported fleet file version \"2\""}},

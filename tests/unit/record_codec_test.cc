@@ -174,7 +174,7 @@ TEST(RecordCodecTest, UnknownEnumsAndFormatsAreRejected) {
       {"format 2", 0, 2, "record format 2 is not understood"},
       {"format 0", 0, 0, "record format 0"},
       {"kind 0", kind_at, 0, "unknown kind 0"},
-      {"kind 2", kind_at, 2, "unknown kind 2"},
+      {"kind 4", kind_at, 4, "unknown kind 4"},
       {"phase 11", phase_at, 11, "unknown phase 11"},
       {"phase 255", phase_at, static_cast<char>(255), "unknown phase 255"},
   };
