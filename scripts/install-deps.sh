@@ -13,6 +13,7 @@ PACKAGES=(
   nlohmann-json3-dev    # JSON in the app layer (status, logs)
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl               # independent checks in tests (never linked into rotor)
+  gnutls-bin            # certtool: a second, independent X.509 parser in tests
   python3
 )
 
