@@ -205,6 +205,15 @@ const BadFleet kBadFleets[] = {
     {"unterminated_single_quote.yaml", 5, {"quoted string never closed"}},
     {"reserved_label.yaml", 4, {"label key \"group\" is reserved"}},
     {"top_level_list.yaml", 1, {"expected a mapping at the top level"}},
+    {"certificate_without_x509.yaml", 5, {"certificate in group \"web\" needs kind: x509", "api_key"}},
+    {"unknown_key_type.yaml", 7, {"key_type:", "\"dsa1024\""}},
+    {"bad_subject_attribute.yaml", 7, {"certificate of group \"web\"", "XYZ"}},
+    {"bad_san_ip.yaml", 7, {"certificate of group \"web\"", "300.1.2.3"}},
+    {"reserved_ca_group.yaml", 3, {"group name \"rotor-ca\" is reserved for rotor's managed CA"}},
+    {"reserved_ca_id.yaml", 6, {"identity id \"rotor-ca\" is reserved"}},
+    {"ca_import_without_key.yaml", 4, {"ca.import needs both cert and key"}},
+    {"ca_unknown_key.yaml", 3, {"unknown key \"organisation\" in ca", "did you mean \"organization\""}},
+    {"ca_intermediate_outlives_root.yaml", 4, {"must be shorter than root_lifetime"}},
     {"does_not_exist.yaml", 0, {"cannot read fleet file", "No such file or directory"}},
 };
 
@@ -218,6 +227,75 @@ std::string FixtureTestName(const ::testing::TestParamInfo<BadFleet>& param) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, BadFleetTest, ::testing::ValuesIn(kBadFleets), FixtureTestName);
+
+TEST(FleetLoaderTest, MapsCertificateProfileAndCa) {
+  StatusOr<FleetSpec> fleet = ParseFleet(R"(
+version: 1
+ca:
+  key_type: ed25519
+  organization: Example Corp
+  root_common_name: Example Root
+  root_lifetime: 5y
+  intermediate_policy: {lifetime: 30d, renew_at: 1/2, grace: 1m}
+  skew: 2m
+  import: {cert: root.pem, key: keys/root.key}
+  kek_file: /etc/rotor/kek
+groups:
+  - name: web
+    kind: x509
+    count: 2
+    policy: {lifetime: 1d}
+    certificate:
+      key_type: rsa3072
+      subject: {C: DE, O: Example, CN: "{id}.example"}
+      dns: ["{id}.example", "www.{id}.example"]
+      uris: "spiffe://example.org/{id}"
+      ips: ["10.0.0.1", "::1"]
+      key_usage: [digital_signature, key_encipherment]
+      ext_key_usage: [server_auth]
+      skew: 30s
+)",
+                                         "inline.yaml", kNow);
+  ASSERT_TRUE(fleet.ok()) << fleet.status().ToString();
+  const CertificateProfile& p = Group(*fleet, "web").certificate;
+  EXPECT_EQ(p.key_type, KeyType::kRsa3072);
+  EXPECT_EQ(p.subject, (std::vector<NameAttribute>{{"C", "DE"}, {"O", "Example"}, {"CN", "{id}.example"}}))
+      << "subject attributes keep the order of the file";
+  EXPECT_EQ(p.dns, (std::vector<std::string>{"{id}.example", "www.{id}.example"}));
+  EXPECT_EQ(p.uris, std::vector<std::string>{"spiffe://example.org/{id}"}) << "a single string is a list of one";
+  EXPECT_EQ(p.ips, (std::vector<std::string>{"10.0.0.1", "::1"}));
+  EXPECT_EQ(p.key_usage, kKeyUsageDigitalSignature | kKeyUsageKeyEncipherment);
+  EXPECT_EQ(p.ext_key_usage, std::vector<ExtKeyUsage>{ExtKeyUsage::kServerAuth});
+  EXPECT_EQ(p.skew, Duration::Seconds(30));
+
+  const CaSpec& ca = fleet->ca;
+  EXPECT_TRUE(fleet->ca_declared);
+  EXPECT_EQ(ca.key_type, KeyType::kEd25519);
+  EXPECT_EQ(ca.organization, "Example Corp");
+  EXPECT_EQ(ca.root_common_name, "Example Root");
+  EXPECT_EQ(ca.root_lifetime, Duration::Days(5 * 365));
+  EXPECT_EQ(ca.intermediate_policy.lifetime, Duration::Days(30));
+  EXPECT_DOUBLE_EQ(ca.intermediate_policy.renew_fraction, 0.5);
+  EXPECT_EQ(ca.skew, Duration::Minutes(2));
+  EXPECT_EQ(ca.import_cert, "root.pem");
+  EXPECT_EQ(ca.import_key, "keys/root.key");
+  EXPECT_EQ(ca.kek_file, "/etc/rotor/kek");
+  // The CA's own group is added, its grace overridden to its lifetime so an
+  // old intermediate stays published until it expires.
+  const GroupSpec& ca_group = Group(*fleet, kCaGroupName);
+  EXPECT_EQ(ca_group.kind, CredentialKind::kCaIntermediate);
+  EXPECT_EQ(ca_group.identities, std::vector<std::string>{kCaIdentityId});
+  EXPECT_EQ(ca_group.policy.lifetime, Duration::Days(30));
+  EXPECT_EQ(ca_group.policy.grace, Duration::Days(30));
+}
+
+TEST(FleetLoaderTest, ApiKeyFleetsHaveNoCa) {
+  StatusOr<FleetSpec> fleet = ParseFleet("version: 1\ngroups:\n  - {name: web, count: 2}\n", "inline.yaml", kNow);
+  ASSERT_TRUE(fleet.ok()) << fleet.status().ToString();
+  EXPECT_FALSE(fleet->NeedsCa());
+  EXPECT_EQ(fleet->FindGroup(kCaGroupName), nullptr);
+  EXPECT_EQ(fleet->groups.size(), 1u);
+}
 
 TEST(FleetLoaderTest, DirectoryIsNotAFleetFile) {
   StatusOr<FleetSpec> fleet = LoadFleetFile(SourceDir() + "/tests/data/fleets", kNow);
