@@ -70,7 +70,12 @@ void RunNextEffect(Self* self, const Context* ctx) {
   req.fleet = st.fleet;
   req.reply_to = caf::actor{self};
   st.waiting = true;
-  if (req.job.effect.type == EffectType::kGenerate) {
+  // Generation, and a verification that runs no command (for a certificate:
+  // parsing and signature checks), are CPU work for the crypto pool; file
+  // changes, hooks and verify commands go to the file worker.
+  const EffectType type = req.job.effect.type;
+  const bool runs_command = st.group && !st.group->verify_command.empty();
+  if (type == EffectType::kGenerate || (type == EffectType::kVerify && !runs_command)) {
     ctx->crypto_worker->Submit(std::move(req));
   } else {
     ctx->file_worker->Submit(std::move(req));
