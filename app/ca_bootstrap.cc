@@ -1,6 +1,8 @@
 #include "app/ca_bootstrap.h"
 
+#include <chrono>
 #include <deque>
+#include <thread>
 
 #include "engine/audit.h"
 #include "engine/rotation.h"
@@ -15,6 +17,9 @@ Status BringUpCa(RotationRecord* record, const GroupSpec& group, StateStore& sto
   std::shared_ptr<Candidate> candidate;
   Event next;
   next.type = IsResting(record->phase) ? EventType::kDue : EventType::kRecover;
+  constexpr int kMaxRetries = 5;
+  const Duration kMaxWait = Duration::Seconds(10);
+  int retries = 0;
   // A full rotation is a handful of steps; the bound only stops a machine
   // that would never settle from spinning here forever.
   for (int steps = 0; steps < 64; ++steps) {
@@ -29,11 +34,20 @@ Status BringUpCa(RotationRecord* record, const GroupSpec& group, StateStore& sto
     *record = std::move(stepped);
     for (auto& e : res.effects) effects.push_back(std::move(e));
     if (effects.empty()) {
-      if (IsResting(record->phase)) {
-        if (record->current) return Status::Ok();
-        return Unavailable("the CA's first intermediate was not issued: " + record->last_error);
+      if (record->current && IsResting(record->phase)) return Status::Ok();
+      // Rolled back (a crash lost the candidate) or failed: the machine
+      // schedules a retry. Wait for it here, a little, rather than start
+      // the fleet without a signer.
+      const Duration wait = record->next_due - ports.clock->Now();
+      if ((record->phase == Phase::kBackoff || record->phase == Phase::kNew) && ++retries <= kMaxRetries &&
+          wait <= kMaxWait) {
+        if (wait > Duration::Zero()) std::this_thread::sleep_for(std::chrono::microseconds(wait.micros));
+        next = Event{};
+        next.type = EventType::kDue;
+        continue;
       }
-      return Unavailable("the CA's intermediate is waiting to retry: " + record->last_error);
+      return Unavailable("the CA's intermediate is not active yet (" + std::string(PhaseName(record->phase)) +
+                         "): " + record->last_error);
     }
     std::vector<EffectJob> jobs(1);
     jobs[0].record = *record;

@@ -21,7 +21,15 @@ groups:
     # Fails the first verification of every generation divisible by 3, so
     # rollbacks (discards) keep happening.
     verify_command: 'test \$((ROTOR_GENERATION % 3)) -ne 0 || test -e "$WORK/marks/\$ROTOR_IDENTITY-\$ROTOR_GENERATION" || { touch "$WORK/marks/\$ROTOR_IDENTITY-\$ROTOR_GENERATION"; exit 1; }'
+  # Certificates from the managed CA: three files per version, and the CA's
+  # own intermediate (rotor-ca) as the 51st identity.
+  - name: certs
+    kind: x509
+    count: 10
+    policy: fast
+    certificate: {key_type: p256, dns: ["{id}.test"]}
 YAML
+IDENTITIES=51
 
 restart_and_check() {
   local what=$1
@@ -30,8 +38,25 @@ restart_and_check() {
   expect_exit 0 rotor audit verify --data-dir "$D"
   local s
   s=$(rotor status --json --data-dir "$D")
-  [ "$(json_field "$s" 'j["by_health"].get("healthy", 0)')" -eq 40 ] || fail "$what: not every identity healthy: $s"
+  [ "$(json_field "$s" 'j["by_health"].get("healthy", 0)')" -eq $IDENTITIES ] || fail "$what: not every identity healthy: $s"
+  # Every current certificate still verifies against the published bundle.
+  local c
+  for c in "$D"/out/certs-*/current/cert.pem; do
+    openssl verify -CAfile "$D/ca/ca.pem" -untrusted "$D/ca/bundle.pem" "$c" >/dev/null 2>&1 ||
+      fail "$what: $c does not verify against ca/bundle.pem"
+  done
 }
+
+# A crash while the CA's first intermediate is being brought up (its
+# delivery is the first delivery of all): the next start finishes it.
+set +e
+ROTOR_CRASH_AT="after:deliver:1" "$ROTOR_BIN" run --config "$WORK/fleet.yaml" --data-dir "$D" --no-progress \
+  --duration 30 2>>"$D.crash.log"
+rc=$?
+set -e
+[ "$rc" -eq 86 ] || fail "after:deliver:1: expected the crash hook's exit 86, got $rc"
+restart_and_check "after a crash while bringing up the CA"
+echo "  crashed after the CA's first delivery, recovered and consistent"
 
 rounds=0
 for effect in generate deliver verify activate discard retire; do
