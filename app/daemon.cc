@@ -1,5 +1,7 @@
 #include "app/daemon.h"
 
+#include <algorithm>
+
 #include "app/ca_bootstrap.h"
 #include "app/credential_stack.h"
 
@@ -308,10 +310,25 @@ int RunDaemon(const DaemonOptions& opt) {
     reply.stats = {{"added", added}, {"retiring", retiring}, {"moved", moved}};
     return reply;
   };
+  // A compromised intermediate (revoke rotor-ca --compromised) means every
+  // leaf it signed is untrusted: once its replacement signs, the main loop
+  // re-keys every certificate as an emergency (0: nothing pending).
+  std::atomic<uint64_t> rekey_after_generation{0};
+  auto handle = [&](const ControlRequest& req) {
+    const uint64_t signer = creds->ca() && creds->ca()->CurrentIssuer() ? creds->ca()->CurrentIssuer()->generation : 0;
+    ControlReply r = HandleControl(req, *runtime, *current_fleet());
+    const bool ca_named = std::find(req.ids.begin(), req.ids.end(), kCaIdentityId) != req.ids.end();
+    if (req.op == "revoke" && ca_named && r.accepted > 0 && signer != 0) {
+      rekey_after_generation = signer;
+      LogWarn("CA intermediate revoked as compromised: every certificate is re-keyed once its replacement signs",
+              {{"compromised_generation", std::to_string(signer)}});
+    }
+    return r;
+  };
   ControlServer control;
   Status cs = control.Start(ControlSocketPath(opt.data_dir), [&](const ControlRequest& req) {
     if (req.op == "reload") return reload("rotor apply");
-    return HandleControl(req, *runtime, *current_fleet());
+    return handle(req);
   });
   if (!cs.ok()) LogWarn("control socket unavailable", {{"error", cs.ToString()}});
 
@@ -320,7 +337,7 @@ int RunDaemon(const DaemonOptions& opt) {
   if (queued.ok()) {
     for (const auto& cmd : *queued) {
       ControlRequest req = QueuedToRequest(cmd);
-      ControlReply r = HandleControl(req, *runtime, *current_fleet());  // the control thread may reload
+      ControlReply r = handle(req);  // the control thread may reload
       LogInfo("queued command executed", {{"verb", cmd.verb},
                                           {"target", cmd.target},
                                           {"result", r.message},
@@ -344,6 +361,22 @@ int RunDaemon(const DaemonOptions& opt) {
       break;
     }
     if (sig == SIGHUP) (void)reload("SIGHUP");
+    if (const uint64_t compromised = rekey_after_generation.load(); compromised != 0) {
+      auto signer = creds->ca()->CurrentIssuer();
+      if (signer && signer->generation > compromised) {
+        rekey_after_generation = 0;
+        uint64_t accepted = 0;
+        uint64_t refused = 0;
+        for (const auto& g : current_fleet()->groups) {
+          if (g.kind != CredentialKind::kX509) continue;
+          for (const auto& id : g.identities) (runtime->Revoke(id).ok() ? accepted : refused)++;
+        }
+        LogWarn("re-keying every certificate after the CA compromise",
+                {{"new_intermediate_generation", std::to_string(signer->generation)},
+                 {"accepted", std::to_string(accepted)},
+                 {"refused", std::to_string(refused)}});
+      }
+    }
     const auto now_steady = std::chrono::steady_clock::now();
     if (tty) {
       std::string line = ProgressLine(runtime->Snapshot(), runtime->counters(), clock.Now());

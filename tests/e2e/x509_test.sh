@@ -75,7 +75,8 @@ wait_for 30 "a leaf signed by the newest intermediate" \
 pass "intermediate rotated twice under load; no leaf ever failed openssl verify; old intermediates stay published"
 
 # Revoking the intermediate as compromised replaces it and retires the old
-# one at once: it leaves the bundle.
+# one at once: it leaves the bundle, and every leaf is re-keyed under the new
+# intermediate as an emergency.
 compromised=$(generation "$D" rotor-ca)
 openssl x509 -in "$D/ca/rotor-ca/versions/$compromised/cert.pem" -outform DER -out "$WORK/compromised.der"
 expect_exit 0 rotor revoke rotor-ca --compromised --data-dir "$D"
@@ -88,7 +89,32 @@ blocks = [b.split("-----END")[0] for b in pem.split("-----BEGIN CERTIFICATE-----
 ders = [base64.b64decode("".join(b.split())) for b in blocks]
 sys.exit(1 if open(sys.argv[2], "rb").read() in ders else 0)
 PY
+newest=$(generation "$D" rotor-ca)
+all_rekeyed() {
+  local c
+  for c in "$D"/out/web-*/current/cert.pem; do
+    openssl x509 -noout -issuer -in "$c" | grep -q "rotor intermediate CA $newest\$" || return 1
+    openssl verify -CAfile "$D/ca/ca.pem" -untrusted "$D/ca/bundle.pem" "$c" >/dev/null 2>&1 || return 1
+  done
+}
+wait_for 60 "every leaf re-keyed under intermediate $newest" all_rekeyed
+grep -q '"msg":"re-keying every certificate after the CA compromise"' "$D.log" || fail "no re-key was logged"
 stop_daemon
+# Each leaf's audit trail records the emergency: a rotation started for
+# reason "emergency" (or, caught mid-rotation, a credential.compromised).
+python3 - "$D"/audit/*.jsonl <<'PY' || fail "not every leaf's audit trail records an emergency rotation"
+import json, sys
+seen = set()
+for path in sys.argv[1:]:
+    for line in open(path):
+        e = json.loads(line)
+        emergency = e["type"] == "dev.rotor.rotation.started" and e["data"].get("reason") == "emergency"
+        if emergency or e["type"] == "dev.rotor.credential.compromised":
+            seen.add(e["subject"])
+missing = [f"web-{n:02}" for n in range(20) if f"web-{n:02}" not in seen]
+sys.exit(1 if missing or "rotor-ca" not in seen else 0)
+PY
+pass "a compromised intermediate leaves the bundle and every leaf is re-keyed under its replacement"
 consistent "$D"
 pass "store, out/, ca/ and audit trail agree after the intermediate rotations"
 
