@@ -286,6 +286,20 @@ int RunDaemon(const DaemonOptions& opt) {
       return reply;
     }
     auto next = std::make_shared<const FleetSpec>(std::move(reloaded).value());
+    // The CA is opened once, at start: a fleet that needs one for the first
+    // time, or that changes how it is made, needs a restart.
+    if (next->NeedsCa() && !creds->ca()) {
+      reply.ok = false;
+      reply.message =
+          "fleet file refused, the running fleet is unchanged: it adds certificates, and the managed CA is "
+          "created only at start; restart rotor with this fleet file";
+      LogError("fleet reload refused; keeping the running fleet", {{"trigger", trigger}, {"error", reply.message}});
+      return reply;
+    }
+    if (creds->ca() && !(next->ca == current_fleet()->ca)) {
+      LogWarn("the ca section changed; the intermediate's policy applies now, the rest at the next start",
+              {{"trigger", trigger}});
+    }
     auto diff = ReconcileReload(*store, *current_fleet(), *next, hasher, clock.Now(), source);
     if (!diff.ok()) {
       LogError("fleet reload failed", {{"trigger", trigger}, {"error", diff.status().ToString()}});

@@ -168,3 +168,30 @@ expect_exit 3 rotor run --config "$WORK/bad-import.yaml" --data-dir "$WORK/bad" 
 expect_output_contains "is not the key of"
 [ ! -e "$WORK/bad/ca/ca.pem" ] || fail "a refused import left a CA behind"
 pass "an import whose key does not match its certificate is refused"
+
+# A reload that adds the first certificate group is refused (the CA is made
+# at start); the running fleet goes on unchanged.
+P="$WORK/plain"
+cat >"$WORK/plain.yaml" <<'YAML'
+version: 1
+groups:
+  - name: keys
+    count: 3
+    policy: {lifetime: 1h}
+YAML
+start_daemon "$P" "$WORK/plain.yaml"
+wait_for 20 "three active identities" all_active "$P" 3
+cp "$WORK/plain.yaml" "$WORK/plain.yaml.orig"
+cat >>"$WORK/plain.yaml" <<'YAML'
+  - name: web
+    kind: x509
+    count: 2
+YAML
+expect_exit 1 rotor apply --data-dir "$P"
+expect_output_contains "restart rotor"
+all_active "$P" 3 || fail "the refused reload changed the running fleet"
+[ ! -e "$P/ca" ] || fail "a refused reload created a CA"
+stop_daemon
+expect_exit 0 rotor run --config "$WORK/plain.yaml" --data-dir "$P" --duration 3 --no-progress
+[ -f "$P/ca/ca.pem" ] && [ -f "$P/out/web-0/current/cert.pem" ] || fail "a restart with the new fleet made no CA or certificate"
+pass "adding the first certificate group needs a restart, and the restart creates the CA"
