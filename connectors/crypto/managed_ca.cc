@@ -225,6 +225,7 @@ StatusOr<Candidate> ManagedCa::NewIntermediate(uint64_t generation, Instant now,
   ROTOR_ASSIGN_OR_RETURN(bssl::UniquePtr<X509> cert,
                          x509::SignCertificate(req, key.get(), root_.get(), root_key.get()));
   SecretBytes der = x509::PrivateKeyDer(key.get());
+  if (der.empty()) return Internal("could not encode the key of intermediate " + std::to_string(generation));
   ROTOR_ASSIGN_OR_RETURN(std::string sealed, kek_.Seal(der.view(), IntermediateAad(generation)));
   Candidate c;
   c.files.push_back({kCertFile, SecretBytes(x509::CertificatePem(cert.get()))});
@@ -362,10 +363,12 @@ StatusOr<Candidate> X509Generator::Generate(const CredentialJob& job) {
   ROTOR_ASSIGN_OR_RETURN(bssl::UniquePtr<EVP_PKEY> key, x509::GenerateKey(profile.key_type));
   ROTOR_ASSIGN_OR_RETURN(bssl::UniquePtr<X509> cert,
                          x509::SignCertificate(req, key.get(), issuer->cert.get(), issuer->key.get()));
+  SecretBytes key_pem = x509::PrivateKeyPem(key.get());
+  if (key_pem.empty()) return Internal("could not encode the private key of " + job.record->id);
   Candidate c;
   c.files.push_back({kCertFile, SecretBytes(x509::CertificatePem(cert.get()))});
   c.files.push_back({kChainFile, SecretBytes(issuer->cert_pem)});
-  c.files.push_back({kKeyFile, x509::PrivateKeyPem(key.get())});
+  c.files.push_back({kKeyFile, std::move(key_pem)});
   c.fingerprint = x509::Fingerprint(cert.get());
   c.issued_at = job.now;
   c.not_after = x509::NotAfter(cert.get());
