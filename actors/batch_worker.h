@@ -27,7 +27,9 @@ class BatchWorker {
   using Handler = std::function<void(std::vector<Job>&)>;
 
   BatchWorker(size_t max_batch, Handler handler, size_t threads = 1)
-      : max_batch_(max_batch), handler_(std::move(handler)), thread_count_(std::max<size_t>(threads, 1)) {
+      : max_batch_(std::max<size_t>(max_batch, 1)),
+        handler_(std::move(handler)),
+        thread_count_(std::max<size_t>(threads, 1)) {
     for (size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { Loop(); });
   }
   ~BatchWorker() { Stop(); }

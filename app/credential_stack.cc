@@ -183,9 +183,10 @@ StatusOr<std::unique_ptr<CredentialStack>> CredentialStack::Open(const Options& 
 
 StatusOr<std::unique_ptr<CredentialStack>> CredentialStack::OpenForReading(const std::string& data_dir) {
   std::unique_ptr<CredentialStack> stack(new CredentialStack());
-  ROTOR_ASSIGN_OR_RETURN(stack->out_, FileDeliverySink::Open(data_dir + "/out"));
+  using RootMode = FileDeliverySink::RootMode;
+  ROTOR_ASSIGN_OR_RETURN(stack->out_, FileDeliverySink::Open(data_dir + "/out", RootMode::kMustExist));
   if (Exists(data_dir + "/ca/ca.pem")) {
-    ROTOR_ASSIGN_OR_RETURN(stack->ca_files_, FileDeliverySink::Open(data_dir + "/ca"));
+    ROTOR_ASSIGN_OR_RETURN(stack->ca_files_, FileDeliverySink::Open(data_dir + "/ca", RootMode::kMustExist));
   }
   stack->router_ = std::make_unique<Router>(stack.get());
   stack->sink_ = std::make_unique<Sink>(stack.get());

@@ -394,11 +394,11 @@ Status PointCurrent(int id_dir, uint64_t generation, const std::string& id_path)
 
 }  // namespace
 
-StatusOr<std::unique_ptr<FileDeliverySink>> FileDeliverySink::Open(std::string root) {
+StatusOr<std::unique_ptr<FileDeliverySink>> FileDeliverySink::Open(std::string root, RootMode mode) {
   if (root.empty()) return InvalidArgument("delivery root is empty");
   while (root.size() > 1 && root.back() == '/') root.pop_back();
-  bool created = ::mkdir(root.c_str(), kDirMode) == 0;
-  if (!created && errno != EEXIST) return ErrnoStatus(errno, "mkdir " + root);
+  bool created = mode == RootMode::kCreate && ::mkdir(root.c_str(), kDirMode) == 0;
+  if (mode == RootMode::kCreate && !created && errno != EEXIST) return ErrnoStatus(errno, "mkdir " + root);
   // The root may be reached through a symlink the operator configured; only
   // the tree below it is walked with O_NOFOLLOW.
   Fd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

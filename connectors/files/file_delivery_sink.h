@@ -43,9 +43,11 @@ namespace rotor {
 
 class FileDeliverySink final : public DeliverySink {
  public:
+  enum class RootMode { kCreate, kMustExist };
   // Open returns a sink writing under `root` (e.g. "<data-dir>/out"), creating
-  // `root` itself 0700 if it is missing (its parent must exist).
-  static StatusOr<std::unique_ptr<FileDeliverySink>> Open(std::string root);
+  // `root` itself 0700 if it is missing (its parent must exist) — unless
+  // `mode` is kMustExist, for readers: then a missing root is NotFound.
+  static StatusOr<std::unique_ptr<FileDeliverySink>> Open(std::string root, RootMode mode = RootMode::kCreate);
 
   ~FileDeliverySink() override;
   FileDeliverySink(const FileDeliverySink&) = delete;
