@@ -383,7 +383,7 @@ int RunValidate(const std::string& config) {
   std::printf("%s: OK: %zu group%s, %zu identit%s\n", config.c_str(), fleet->groups.size(),
               fleet->groups.size() == 1 ? "" : "s", total, total == 1 ? "y" : "ies");
   for (const auto& g : fleet->groups) {
-    std::printf("  %-24s %8zu %-8s policy %s (lifetime %s)\n", g.name.c_str(), g.identities.size(),
+    std::printf("  %-24s %8zu %-15s policy %s (lifetime %s)\n", g.name.c_str(), g.identities.size(),
                 CredentialKindName(g.kind), g.policy.name.c_str(), FormatDuration(g.policy.lifetime).c_str());
   }
   return kExitOk;
