@@ -10,7 +10,7 @@ rotor_cc_test(control_test SRCS unit/control_test.cc DEPS rotor_app LABELS unit)
 
 # actors/: the CAF runtime on a virtual clock over the in-memory fakes.
 rotor_cc_test(runtime_test SRCS integration/runtime_test.cc DEPS rotor_actors rotor_app rotor_test_support
-              LABELS integration)
+              LABELS integration concurrent)
 
 # STYLE.md: every source follows .clang-format.
 add_test(NAME source_format COMMAND bash ${PROJECT_SOURCE_DIR}/tests/layering/check_format.sh)
