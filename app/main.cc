@@ -11,6 +11,7 @@
 #include "app/check.h"
 #include "app/commands.h"
 #include "app/daemon.h"
+#include "app/kek.h"
 #include "app/log.h"
 
 namespace {
@@ -129,9 +130,22 @@ static int Main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "Check a fleet file and show what it declares; changes nothing");
   validate->add_option("--config", validate_config, "Fleet file (YAML)")->required();
 
+  // rotor kek rotate
+  KekRotateOptions kek_opt;
+  auto* kek = app.add_subcommand("kek", "The key-encryption key that seals the CA keys at rest");
+  kek->require_subcommand(1);
+  auto* kek_rotate = kek->add_subcommand("rotate", "Re-seal every CA key under a new KEK (no daemon may run)");
+  AddDataDir(kek_rotate, &kek_opt.data_dir);
+  kek_rotate->add_option("--config", kek_opt.config, "Fleet file whose ca.kek_file names the KEK in use");
+  kek_rotate->add_option("--new-kek-file", kek_opt.new_kek_file,
+                         "The new KEK (64 hex digits, mode 0600); default: a fresh one replaces <data-dir>/kek");
+
   // CLI11 reports an unknown command only as "a subcommand is required": name it.
   if (argc > 1 && argv[1][0] != '-' && !KnownSubcommand(app, argv[1], "")) return kExitUsage;
   if (argc > 2 && std::string(argv[1]) == "audit" && argv[2][0] != '-' && !KnownSubcommand(*audit, argv[2], "audit ")) {
+    return kExitUsage;
+  }
+  if (argc > 2 && std::string(argv[1]) == "kek" && argv[2][0] != '-' && !KnownSubcommand(*kek, argv[2], "kek ")) {
     return kExitUsage;
   }
 
@@ -172,6 +186,7 @@ static int Main(int argc, char** argv) {
   if (*validate) return RunValidate(validate_config);
   if (*check) return RunCheck(check_dir, check_json);
   if (*verify) return RunAuditVerify(audit_dir, audit_json);
+  if (*kek_rotate) return RunKekRotate(kek_opt);
   return kExitUsage;
 }
 

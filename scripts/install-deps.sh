@@ -14,6 +14,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl               # independent checks in tests (never linked into rotor)
   gnutls-bin            # certtool: a second, independent X.509 parser in tests
+  gdb                   # gcore: the key-hygiene test searches a core dump of the daemon
+  clang libclang-rt-14-dev  # make fuzz (libFuzzer) and the sanitizer runtimes
   python3
 )
 

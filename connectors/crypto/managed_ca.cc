@@ -1,5 +1,6 @@
 #include "connectors/crypto/managed_ca.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -11,10 +12,12 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "connectors/crypto/random.h"
 #include "connectors/crypto/x509.h"
+#include "engine/decimal.h"
 
 namespace rotor {
 namespace {
@@ -194,6 +197,44 @@ Status ManagedCa::ImportRoot() {
   ROTOR_ASSIGN_OR_RETURN(std::string sealed, kek_.Seal(der.view(), kRootKeyAad));
   ROTOR_RETURN_IF_ERROR(WriteFileDurably(ca_dir_, kRootKeyFile, sealed, 0600));
   return WriteFileDurably(ca_dir_, kRootCertFile, x509::CertificatePem(cert), 0644);
+}
+
+StatusOr<ManagedCa::ResealReport> ManagedCa::ResealKeys(const std::string& ca_dir, const KeyEncryptionKey& from,
+                                                        const KeyEncryptionKey& to) {
+  // (directory, file, aad) of every sealed key.
+  struct SealedKey {
+    std::string dir, name, aad;
+  };
+  std::vector<SealedKey> keys;
+  if (FileExists(ca_dir + "/" + kRootKeyFile)) keys.push_back({ca_dir, kRootKeyFile, kRootKeyAad});
+  const std::string versions = ca_dir + "/" + kCaIdentityId + "/versions";
+  if (DIR* d = ::opendir(versions.c_str())) {
+    while (const dirent* e = ::readdir(d)) {
+      const std::optional<uint64_t> g = ParseDecimal(e->d_name);
+      if (!g || *g == 0) continue;
+      const std::string dir = versions + "/" + e->d_name;
+      if (FileExists(dir + "/" + kIntermediateKeyFile))
+        keys.push_back({dir, kIntermediateKeyFile, IntermediateAad(*g)});
+    }
+    ::closedir(d);
+  } else if (errno != ENOENT) {
+    return Unavailable("opendir " + versions + ": " + ErrnoText(errno));
+  }
+  ResealReport report;
+  for (const SealedKey& k : keys) {
+    const std::string path = k.dir + "/" + k.name;
+    ROTOR_ASSIGN_OR_RETURN(std::string sealed, ReadWholeFile(path));
+    if (to.Open(sealed, k.aad).ok()) {
+      ++report.already;
+      continue;
+    }
+    auto plain = from.Open(sealed, k.aad);
+    if (!plain.ok()) return DataLoss(path + " opens under neither key-encryption key: " + plain.status().message());
+    ROTOR_ASSIGN_OR_RETURN(std::string resealed, to.Seal(plain->view(), k.aad));
+    ROTOR_RETURN_IF_ERROR(WriteFileDurably(k.dir, k.name, resealed, 0600));
+    ++report.resealed;
+  }
+  return report;
 }
 
 StatusOr<bssl::UniquePtr<EVP_PKEY>> ManagedCa::OpenRootKey() const {

@@ -64,6 +64,22 @@ class ManagedCa {
                                                    KeyEncryptionKey kek, bool create);
   ~ManagedCa();
 
+  // ResealReport counts the CA keys a ResealKeys call handled.
+  struct ResealReport {
+    size_t resealed = 0;  // opened under `from`, now sealed under `to`
+    size_t already = 0;   // already sealed under `to` (an interrupted run resumed)
+  };
+  // ResealKeys rotates the key-encryption key of the CA keys in `ca_dir` —
+  // root.key.enc and every intermediate version's key.enc — from `from` to
+  // `to`. Each file is replaced atomically and durably (temporary, fsync,
+  // rename, directory fsync), so a crash leaves every key readable under one
+  // of the two KEKs, and running it again finishes the job. A key that opens
+  // under neither is DataLoss naming the file and the key ids, and stops the
+  // run before that file. Nothing else may use `ca_dir` meanwhile (the
+  // caller holds the data directory's lock).
+  static StatusOr<ResealReport> ResealKeys(const std::string& ca_dir, const KeyEncryptionKey& from,
+                                           const KeyEncryptionKey& to);
+
   // Refresh re-reads the intermediates through `sink` (rooted at ca_dir),
   // makes the one `current` names the signer, and rewrites bundle.pem
   // (atomically, fsync'd) when its content changed.

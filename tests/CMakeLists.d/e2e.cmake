@@ -7,6 +7,7 @@ function(rotor_e2e_test name script)
   set_tests_properties(${name} PROPERTIES
     LABELS "e2e;${A_LABELS}"
     TIMEOUT 3600
+    SKIP_RETURN_CODE 77
     ENVIRONMENT "ROTOR_BIN=$<TARGET_FILE:rotor>;ROTOR_SOURCE_DIR=${PROJECT_SOURCE_DIR};${A_ENV}")
 endfunction()
 
@@ -16,6 +17,8 @@ rotor_e2e_test(e2e_hooks hooks_test.sh LABELS concurrent)
 rotor_e2e_test(e2e_quickstart quickstart_test.sh)
 rotor_e2e_test(e2e_crash crash_test.sh)
 rotor_e2e_test(e2e_x509 x509_test.sh)
+rotor_e2e_test(e2e_key_hygiene key_hygiene_test.sh)
+rotor_e2e_test(e2e_kek kek_test.sh)
 
 # `make test-long`: a hundred random SIGKILLs instead of five (about 8 minutes).
 rotor_e2e_test(e2e_crash_long crash_test.sh LABELS long ENV ROTOR_KILL_ROUNDS=100)
