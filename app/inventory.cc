@@ -305,6 +305,7 @@ int RunImport(const ImportOptions& opt) {
       for (const auto& w : it.warnings) std::printf("%-13s   warning: %s\n", "", w.c_str());
     }
   }
+  std::fflush(stdout);
   std::fprintf(stderr,
                "rotor: %zu certificates, %zu private keys, %zu CSRs, %zu skipped, %zu errors, %zu warnings; "
                "%zu duplicates\n",

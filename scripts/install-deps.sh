@@ -14,6 +14,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl               # independent checks in tests (never linked into rotor)
   gnutls-bin            # certtool: a second, independent X.509 parser in tests
+  ca-certificates       # /etc/ssl/certs: real-world input for the import tests
+  jq                    # JSON checks in the import e2e test
   python3
 )
 
