@@ -12,6 +12,7 @@
 #include "app/commands.h"
 #include "app/daemon.h"
 #include "app/kek.h"
+#include "app/inventory.h"
 #include "app/log.h"
 
 namespace {
@@ -49,6 +50,15 @@ CLI::Validator SecondsValidator() {
         return "";
       },
       "SECONDS");
+}
+
+// AddDueRule adds the flags that say when a certificate counts as due.
+void AddDueRule(CLI::App* cmd, rotor::app::DueRule* rule) {
+  cmd->add_option("--renew-fraction", rule->renew_fraction,
+                  "A certificate is due from this fraction of its lifetime (default 0.667)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--renew-before", rule->renew_before,
+                  "A certificate is due this long before it expires (e.g. 30d); overrides --renew-fraction");
 }
 
 }  // namespace
@@ -139,6 +149,27 @@ static int Main(int argc, char** argv) {
   kek_rotate->add_option("--config", kek_opt.config, "Fleet file whose ca.kek_file names the KEK in use");
   kek_rotate->add_option("--new-kek-file", kek_opt.new_kek_file,
                          "The new KEK (64 hex digits, mode 0600); default: a fresh one replaces <data-dir>/kek");
+  // rotor import / rotor inventory (app/inventory.h)
+  ImportOptions import_opt;
+  auto* import = app.add_subcommand("import", "Read existing certificates, keys and CSRs into the inventory");
+  AddDataDir(import, &import_opt.data_dir);
+  import->add_option("paths", import_opt.paths, "Files and directories to read")->required();
+  import->add_flag("--json", import_opt.json, "One JSON object per item");
+  import->add_flag("--recursive,-r", import_opt.recursive, "Descend into subdirectories");
+  AddDueRule(import, &import_opt.due);
+  InventoryOptions inventory_opt;
+  auto* inventory = app.add_subcommand("inventory", "List imported credentials by expiry, with a summary per status");
+  AddDataDir(inventory, &inventory_opt.data_dir);
+  auto* inventory_json = inventory->add_flag("--json", inventory_opt.json, "One JSON object per item");
+  auto* inventory_csv = inventory->add_flag("--csv", inventory_opt.csv, "CSV, one line per item");
+  inventory_json->excludes(inventory_csv);
+  inventory->add_option("--expiring-within", inventory_opt.expiring_within,
+                        "Only certificates expiring within DURATION (e.g. 30d), expired ones included");
+  inventory->add_option("--fail-on", inventory_opt.fail_on, "Exit 1 when a certificate shown is expired, or due")
+      ->check(CLI::IsMember({"expired", "due"}));
+  inventory->add_option("--serial", inventory_opt.serial,
+                        "Only the certificate of this serial (07:27:7f:52, 0x07277F52)");
+  AddDueRule(inventory, &inventory_opt.due);
 
   // CLI11 reports an unknown command only as "a subcommand is required": name it.
   if (argc > 1 && argv[1][0] != '-' && !KnownSubcommand(app, argv[1], "")) return kExitUsage;
@@ -185,6 +216,8 @@ static int Main(int argc, char** argv) {
   if (*apply) return RunApply(apply_dir);
   if (*validate) return RunValidate(validate_config);
   if (*check) return RunCheck(check_dir, check_json);
+  if (*import) return RunImport(import_opt);
+  if (*inventory) return RunInventory(inventory_opt);
   if (*verify) return RunAuditVerify(audit_dir, audit_json);
   if (*kek_rotate) return RunKekRotate(kek_opt);
   return kExitUsage;

@@ -16,6 +16,8 @@ PACKAGES=(
   gnutls-bin            # certtool: a second, independent X.509 parser in tests
   gdb                   # gcore: the key-hygiene test searches a core dump of the daemon
   clang libclang-rt-14-dev  # make fuzz (libFuzzer) and the sanitizer runtimes
+  ca-certificates       # /etc/ssl/certs: real-world input for the import tests
+  jq                    # JSON checks in the import e2e test
   python3
 )
 

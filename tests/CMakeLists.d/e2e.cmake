@@ -22,3 +22,4 @@ rotor_e2e_test(e2e_kek kek_test.sh)
 
 # `make test-long`: a hundred random SIGKILLs instead of five (about 8 minutes).
 rotor_e2e_test(e2e_crash_long crash_test.sh LABELS long ENV ROTOR_KILL_ROUNDS=100)
+rotor_e2e_test(e2e_import import_test.sh)

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# rotor import and rotor inventory, end to end with the real binary: the
+# fixture set of tests/data/import/make_fixtures.sh (openssl CLI), the system
+# trust store, the JSON/CSV/table outputs, --fail-on exit codes, serial
+# lookups as users paste them, and an import that dies inside its
+# transaction leaving the inventory exactly as before.
+source "$(dirname "$0")/lib.sh"
+
+command -v jq >/dev/null || fail "jq is missing (scripts/install-deps.sh installs it)"
+bash "$ROTOR_SOURCE_DIR/tests/data/import/make_fixtures.sh" "$WORK/fx" >/dev/null
+IN=$WORK/fx/in
+
+# --- The fixture set: one result per item, bad ones named, the rest imported.
+D=$WORK/data
+expect_exit 1 rotor import --data-dir "$D" --json "$IN"
+rotor import --data-dir "$D" --json "$IN" >"$WORK/import.json" 2>/dev/null || true
+jq -e 'type == "array" and length > 30' "$WORK/import.json" >/dev/null || fail "import --json is not an array of items"
+jq -e 'all(.[]; has("file") and has("position") and has("type") and has("status") and has("error"))' \
+  "$WORK/import.json" >/dev/null || fail "an item lacks file, position, type, status or error"
+jq -e 'all(.[] | select(.type == "certificate");
+           has("subject") and has("serial") and (.not_before | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"))
+           and (.not_after | test("Z$")))' "$WORK/import.json" >/dev/null ||
+  fail "a certificate lacks subject, serial or RFC 3339 UTC times"
+item() { jq -c --arg f "$IN/$1" --argjson p "$2" '.[] | select(.file == $f and .position == $p)' "$WORK/import.json"; }
+[ "$(item truncated_in_bundle.pem 1 | jq -r .type)" = certificate ] || fail "bundle item 1 not imported"
+item truncated_in_bundle.pem 2 | jq -e '.type == "error" and (.error | test("base64 is truncated"))' >/dev/null ||
+  fail "bundle item 2: $(item truncated_in_bundle.pem 2)"
+[ "$(item truncated_in_bundle.pem 3 | jq -r .type)" = certificate ] || fail "bundle item 3 not imported"
+item expired.pem 1 | jq -e '.status == "expired" and .not_after == "2021-01-01T00:00:00Z"' >/dev/null ||
+  fail "expired.pem: $(item expired.pem 1)"
+item not_yet_valid.pem 1 | jq -e '.status == "not_yet_valid"' >/dev/null || fail "not_yet_valid.pem"
+item notafter_9999.pem 1 | jq -e '.not_after == "9999-12-31T23:59:59Z"' >/dev/null || fail "notafter_9999.pem"
+item encrypted_pkcs8.key 1 | jq -e '.type == "private_key" and .status == "encrypted"' >/dev/null ||
+  fail "encrypted_pkcs8.key: $(item encrypted_pkcs8.key 1)"
+item cert_and_key.pem 1 | jq -e '.key_present == true' >/dev/null || fail "cert_and_key.pem: key not matched"
+item serial_leading_zero.der 1 | jq -e '.serial == "7f" and (.warnings | length) >= 2' >/dev/null ||
+  fail "serial_leading_zero.der: $(item serial_leading_zero.der 1)"
+item empty.pem 1 | jq -e '.type == "error" and .error == "empty file"' >/dev/null || fail "empty.pem"
+pass "import: one result per item, errors named, the rest imported"
+
+# --- The inventory: sorted by expiry, summary per status, CSV, JSON.
+expect_exit 0 rotor inventory --data-dir "$D"
+expect_output_contains "certificates: valid"
+expect_output_contains "expired 1"
+expect_output_contains "not_yet_valid 1"
+first=$(rotor inventory --data-dir "$D" | sed -n 2p)
+grep -q "^expired .*2021-01-01T00:00:00Z" <<<"$first" || fail "first row is not the earliest expiry: $first"
+rotor inventory --data-dir "$D" --json >"$WORK/inv.json"
+jq -e '[.[] | select(.type == "certificate") | .not_after] | . == sort' "$WORK/inv.json" >/dev/null ||
+  fail "inventory --json not sorted by expiry"
+rotor inventory --data-dir "$D" --csv >"$WORK/inv.csv"
+head -1 "$WORK/inv.csv" | grep -q '^type,status,not_before,not_after,subject' || fail "csv header"
+[ "$(grep -c '^certificate,' "$WORK/inv.csv")" = "$(jq '[.[] | select(.type == "certificate")] | length' "$WORK/inv.json")" ] ||
+  fail "csv and json disagree on the number of certificates"
+pass "inventory: table, JSON and CSV"
+
+# --- Exit codes for CI pipelines.
+expect_exit 1 rotor inventory --data-dir "$D" --fail-on expired
+expect_exit 1 rotor inventory --data-dir "$D" --fail-on due
+expect_exit 2 rotor inventory --data-dir "$D" --fail-on soon
+expect_exit 2 rotor inventory --data-dir "$D" --expiring-within tomorrow
+expect_exit 3 rotor inventory --data-dir "$WORK/nothing-here"
+C=$WORK/clean
+rotor import --data-dir "$C" "$IN/leaf.pem" "$IN/chain_in_order.pem" >/dev/null 2>&1 || fail "clean import"
+expect_exit 0 rotor inventory --data-dir "$C" --fail-on expired
+expect_exit 0 rotor inventory --data-dir "$C" --fail-on due
+expect_exit 1 rotor inventory --data-dir "$C" --fail-on due --renew-before 400d  # the leaf lives 365 days
+rotor inventory --data-dir "$C" --json --expiring-within 400d >"$WORK/soon.json"
+[ "$(jq 'length' "$WORK/soon.json")" = 1 ] || fail "--expiring-within 400d should show the leaf only"
+pass "inventory: --fail-on and --expiring-within"
+
+# --- Serials as users paste them.
+for pasted in 07:27:7F:52 0x07277f52 07277F52 "07 27 7f 52"; do
+  n=$(rotor inventory --data-dir "$C" --json --serial "$pasted" | jq '[.[] | select(.subject == "CN=Fixture Intermediate, O=Acme")] | length')
+  [ "$n" = 1 ] || fail "--serial $pasted found $n"
+done
+expect_exit 2 rotor inventory --data-dir "$C" --serial 07:zz
+pass "serial lookups accept pasted forms"
+
+# --- All or nothing: an import that dies inside its transaction changes nothing.
+before=$(rotor inventory --data-dir "$C" --json | jq -c '[.[] | .fingerprint] | sort')
+set +e
+ROTOR_CRASH_AT=import:commit "$ROTOR_BIN" import --data-dir "$C" "$IN" >/dev/null 2>&1
+rc=$?
+set -e
+[ "$rc" = 86 ] || fail "the crashing import exited $rc, not 86"
+after=$(rotor inventory --data-dir "$C" --json | jq -c '[.[] | .fingerprint] | sort')
+[ "$before" = "$after" ] || fail "a crashed import changed the inventory"
+rotor import --data-dir "$C" "$IN" >/dev/null 2>&1 || true
+grown=$(rotor inventory --data-dir "$C" --json | jq 'length')
+[ "$grown" -gt "$(jq 'length' <<<"$after")" ] || fail "the import after the crash stored nothing"
+pass "a crash inside the import transaction leaves the inventory as before"
+
+# --- The system trust store imports without one error.
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  T=$WORK/trust
+  expect_exit 0 rotor import --data-dir "$T" /etc/ssl/certs
+  expect_output_contains " 0 errors"
+  n=$(rotor inventory --data-dir "$T" --json | jq '[.[] | select(.type == "certificate")] | length')
+  [ "$n" -gt 100 ] || fail "only $n trust-store certificates in the inventory"
+  pass "system trust store: $n certificates, no error"
+else
+  fail "no /etc/ssl/certs/ca-certificates.crt (scripts/install-deps.sh installs ca-certificates)"
+fi
