@@ -75,6 +75,7 @@ struct ProduceArgs {
   std::string topic = rotor::kDefaultAuditTopic;
   std::vector<std::string> settings;
   bool until_idle = false;
+  bool check = false;
   int parent_pid = 0;
 };
 
@@ -104,8 +105,17 @@ int RunProduce(const ProduceArgs& args) {
     return kExitUsage;
   }
   if (auto unsafe = rotor::CheckAuditProducerSettings(*settings); !unsafe.ok()) {
-    std::fprintf(stderr, "rotor-relay: %s\n", unsafe.message().c_str());
+    std::fprintf(args.check ? stdout : stderr, "%s\n", unsafe.message().c_str());
     return kExitUsage;
+  }
+  if (args.check) {
+    // The daemon's start-up check: would librdkafka take these settings?
+    rotor::Status created = rotor::CheckProducerConfig(*settings);
+    if (!created.ok()) {
+      std::printf("%s\n", created.message().c_str());
+      return kExitUsage;
+    }
+    return kExitOk;
   }
   const int lock = LockRelay(args.data_dir);
   if (lock == -2) {
@@ -287,6 +297,7 @@ int Main(int argc, char** argv) {
   produce->add_option("-X", produce_args.settings, "librdkafka property name=value (repeatable)");
   produce->add_flag("--until-idle", produce_args.until_idle,
                     "Stop once the outbox is shipped and acknowledged (for scripts and benchmarks)");
+  produce->add_flag("--check", produce_args.check, "Only check the settings (-X) and exit: 0 accepted, 2 refused");
   produce->add_option("--parent-pid", produce_args.parent_pid, "Exit when this parent (the daemon) dies");
 
   ConsumeArgs consume_args;

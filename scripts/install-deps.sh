@@ -15,6 +15,8 @@ PACKAGES=(
   openssl               # independent checks in tests (never linked into rotor)
   gnutls-bin            # certtool: a second, independent X.509 parser in tests
   python3
+  librdkafka-dev        # rotor-relay only (it loads OpenSSL 3; rotor never does)
+  kcat                  # a third-party Kafka consumer in tests
 )
 
 missing=()

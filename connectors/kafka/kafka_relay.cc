@@ -47,7 +47,37 @@ std::string SubjectOf(std::string_view line) {
   return subject && subject->is_string() ? subject->as_string() : "";
 }
 
+// NewProducerConf builds the producer configuration: the defaults, then
+// `settings`, then bootstrap.servers. The caller owns the result.
+StatusOr<rd_kafka_conf_t*> NewProducerConf(const std::vector<KafkaSetting>& settings, const std::string& bootstrap) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  std::vector<KafkaSetting> all = AuditProducerDefaults();
+  all.insert(all.end(), settings.begin(), settings.end());
+  all.emplace_back("bootstrap.servers", bootstrap);
+  for (const auto& [name, value] : all) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return InvalidArgument("Kafka setting " + name + "=" + value + ": " + err);
+    }
+  }
+  return conf;
+}
+
 }  // namespace
+
+Status CheckProducerConfig(const std::vector<KafkaSetting>& settings) {
+  ROTOR_RETURN_IF_ERROR(CheckAuditProducerSettings(settings));
+  ROTOR_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf, NewProducerConf(settings, "127.0.0.1:9"));
+  char err[512];
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (producer == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return InvalidArgument(std::string("Kafka producer settings refused: ") + err);
+  }
+  rd_kafka_destroy(producer);
+  return Status::Ok();
+}
 
 KafkaRelay::KafkaRelay(StateStore& store, KafkaRelayOptions options)
     : store_(store), options_(std::move(options)), impl_(std::make_unique<Impl>()) {}
@@ -72,17 +102,8 @@ StatusOr<std::unique_ptr<KafkaRelay>> KafkaRelay::Create(StateStore& store, Kafk
   std::unique_ptr<KafkaRelay> relay(new KafkaRelay(store, std::move(options)));
   const KafkaRelayOptions& opt = relay->options_;
 
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  ROTOR_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf, NewProducerConf(opt.settings, opt.bootstrap));
   char err[512];
-  std::vector<KafkaSetting> all = AuditProducerDefaults();
-  all.insert(all.end(), opt.settings.begin(), opt.settings.end());
-  all.emplace_back("bootstrap.servers", opt.bootstrap);
-  for (const auto& [name, value] : all) {
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return InvalidArgument("Kafka setting " + name + "=" + value + ": " + err);
-    }
-  }
   rd_kafka_conf_set_dr_msg_cb(conf, DeliveryReport);
   rd_kafka_conf_set_log_cb(conf, LogCallback);
   rd_kafka_conf_set_opaque(conf, relay.get());

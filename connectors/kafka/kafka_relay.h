@@ -45,6 +45,11 @@ struct KafkaRelayOptions {
   std::function<void(const std::string&)> log;
 };
 
+// CheckProducerConfig checks `settings` as Create would (the audit rules,
+// then librdkafka's own checks of every property and their combination)
+// without contacting a broker.
+Status CheckProducerConfig(const std::vector<KafkaSetting>& settings);
+
 class KafkaRelay {
  public:
   // Create checks the settings (refusing unsafe ones) and creates the
