@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/audit_kafka.h"
 #include "app/check.h"
 #include "app/commands.h"
 #include "app/daemon.h"
@@ -128,6 +129,22 @@ static int Main(int argc, char** argv) {
   auto* verify = audit->add_subcommand("verify", "Check every hash chain of the journal against the store");
   AddDataDir(verify, &audit_dir);
   verify->add_flag("--json", audit_json, "Machine-readable result");
+  KafkaAuditOptions kafka_verify;
+  verify->add_option("--kafka", kafka_verify.bootstrap,
+                     "Verify the Kafka audit topic at these bootstrap servers instead of the journal");
+  verify->add_option("--topic", kafka_verify.topic, "Kafka audit topic (with --kafka)")->default_val("rotor.audit");
+  verify->add_option("--kafka-setting", kafka_verify.settings, "librdkafka property name=value (repeatable)");
+
+  // rotor audit tail
+  KafkaAuditOptions tail_opt;
+  bool no_follow = false;
+  auto* tail = audit->add_subcommand("tail", "Print the audit events arriving in Kafka, one JSON line each");
+  tail->add_option("--kafka", tail_opt.bootstrap, "Kafka bootstrap servers (host:port,...)")->required();
+  tail->add_option("--topic", tail_opt.topic, "Kafka audit topic")->default_val("rotor.audit");
+  tail->add_option("--subject", tail_opt.subject, "Only this identity's events");
+  tail->add_flag("--from-beginning", tail_opt.from_beginning, "Start at the oldest event the topic keeps");
+  tail->add_flag("--no-follow", no_follow, "Stop at the end of the topic instead of waiting for more");
+  tail->add_option("--kafka-setting", tail_opt.settings, "librdkafka property name=value (repeatable)");
 
   // rotor check
   std::string check_dir = kDefaultDataDir;
@@ -186,7 +203,15 @@ static int Main(int argc, char** argv) {
   if (*apply) return RunApply(apply_dir);
   if (*validate) return RunValidate(validate_config);
   if (*check) return RunCheck(check_dir, check_json);
+  if (*verify && !kafka_verify.bootstrap.empty()) {
+    kafka_verify.json = audit_json;
+    return RunAuditVerifyKafka(kafka_verify);
+  }
   if (*verify) return RunAuditVerify(audit_dir, audit_json);
+  if (*tail) {
+    tail_opt.follow = !no_follow;
+    return RunAuditTail(tail_opt);
+  }
   return kExitUsage;
 }
 
