@@ -65,6 +65,9 @@ struct Context {
   BatchWorker<EffectRequest>* crypto_worker = nullptr;
   BatchWorker<EffectRequest>* file_worker = nullptr;
   RenewalPolicy retire_policy;  // for identities whose group left the fleet
+  // Set while routine rotations are held (the Kafka backlog policy
+  // pause-routine); owned by the runtime.
+  const std::atomic<bool>* routine_paused = nullptr;
 };
 
 // State of an identity actor: one rotation of one identity.
@@ -90,6 +93,7 @@ struct ShardState {
   std::unordered_map<std::string, caf::actor> active;
   std::unordered_set<std::string> removed;               // to retire once resting
   std::unordered_map<std::string, std::string> regroup;  // id -> new group, applied once resting
+  std::vector<std::string> held;                         // due routine rotations held while paused
   bool ticking = false;
   bool stopping = false;
   std::vector<caf::response_promise> stop_waiters;

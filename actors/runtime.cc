@@ -58,6 +58,7 @@ class CafRuntime final : public RotationRuntime {
     ctx_.store_writer = store_writer_.get();
     ctx_.crypto_worker = crypto_worker_.get();
     ctx_.file_worker = file_worker_.get();
+    ctx_.routine_paused = &routine_paused_;
 
     cfg_.set("scheduler.max-threads", options.caf_threads);
     cfg_.set("logger.console", caf::atom("none"));
@@ -79,6 +80,7 @@ class CafRuntime final : public RotationRuntime {
 
   Status Rotate(const std::string& id) override { return Operator(id, EventType::kOperatorRotate); }
   Status Revoke(const std::string& id) override { return Operator(id, EventType::kOperatorRevoke); }
+  void SetRoutinePaused(bool paused) override { routine_paused_ = paused; }
 
   RuntimeSnapshot Snapshot() override {
     RuntimeSnapshot total;
@@ -168,6 +170,7 @@ class CafRuntime final : public RotationRuntime {
 
   Context ctx_;
   RuntimeCounters counters_;
+  std::atomic<bool> routine_paused_{false};
   std::unique_ptr<BatchWorker<StoreJob>> store_writer_;
   std::unique_ptr<BatchWorker<EffectRequest>> crypto_worker_;
   std::unique_ptr<BatchWorker<EffectRequest>> file_worker_;

@@ -98,6 +98,11 @@ class RotationRuntime {
   virtual Status Rotate(const std::string& id) = 0;
   virtual Status Revoke(const std::string& id) = 0;
 
+  // SetRoutinePaused holds (true) or releases (false) scheduled renewals of
+  // active identities; everything else keeps running (the Kafka backlog
+  // policy pause-routine).
+  virtual void SetRoutinePaused(bool paused) = 0;
+
   virtual RuntimeSnapshot Snapshot() = 0;
   virtual const RuntimeCounters& counters() const = 0;
 

@@ -64,6 +64,16 @@ void Tick(Self* self, const Context* ctx) {
     return;
   }
   const Instant now = ctx->ports.clock->Now();
+  const bool paused = ctx->routine_paused != nullptr && ctx->routine_paused->load(std::memory_order_relaxed);
+  if (!paused && !st.held.empty()) {
+    // Back in the queue at their own due time (a set: an entry Park or
+    // WakeNow made meanwhile is not doubled).
+    for (const std::string& id : st.held) {
+      auto it = st.resting.find(id);
+      if (it != st.resting.end() && it->second.next_due < kMaxInstant) st.due.emplace(it->second.next_due.micros, id);
+    }
+    st.held.clear();
+  }
   while (!st.due.empty() && st.due.begin()->first <= now.micros &&
          st.active.size() < ctx->options.max_active_per_shard) {
     std::string id = st.due.begin()->second;
@@ -71,6 +81,12 @@ void Tick(Self* self, const Context* ctx) {
     auto it = st.resting.find(id);
     if (it == st.resting.end()) continue;
     const bool remove = st.removed.count(id) > 0 && IsResting(it->second.phase);
+    // Paused: a scheduled renewal of an active identity waits; rotations under
+    // way, retirements, regroups, operator and emergency rotations go on.
+    if (paused && !remove && st.regroup.count(id) == 0 && it->second.phase == Phase::kActive && !it->second.emergency) {
+      st.held.push_back(id);
+      continue;
+    }
     Event first = MakeEvent(remove ? EventType::kRemove : EventType::kDue);
     if (auto move = st.regroup.find(id); !remove && move != st.regroup.end()) {
       first = MakeEvent(EventType::kRegroup);
@@ -118,6 +134,7 @@ RuntimeSnapshot Snapshot(Self* self, const Context* ctx) {
     else
       break;
   }
+  snap.due += st.held.size();  // due, held by the backlog policy
   if (!st.due.empty()) snap.next_due = Instant{st.due.begin()->first};
   return snap;
 }

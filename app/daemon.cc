@@ -26,6 +26,7 @@
 #include "app/fleet_loader.h"
 #include "app/log.h"
 #include "app/reconcile.h"
+#include "app/relay_process.h"
 #include "connectors/crypto/boring_hasher.h"
 #include "connectors/embedded/lmdb_state_store.h"
 #include "connectors/process/posix_command_runner.h"
@@ -198,7 +199,22 @@ int RunDaemon(const DaemonOptions& opt) {
     return kExitDataDir;
   }
   std::unique_ptr<LmdbStateStore> store = std::move(store_or).value();
-  auto journal_or = AuditJournal::Open(opt.data_dir, *store);
+  AuditJournalOptions journal_options;
+  if (!opt.kafka_bootstrap.empty()) {
+    // The outbox is trimmed only once Kafka has the events too (ARCHITECTURE §6).
+    journal_options.trim_sinks.push_back(kRelaySinkName);
+    Status checked = CheckRelaySettings(opt.kafka_settings);
+    if (!checked.ok()) {
+      std::fprintf(stderr, "rotor: --kafka: %s\n", checked.message().c_str());
+      return kExitUsage;
+    }
+  } else if (store->GetSinkPosition(kRelaySinkName).ok()) {
+    LogWarn(
+        "this data directory shipped its audit events to Kafka before; without --kafka, events the journal "
+        "has will be trimmed from the outbox and Kafka will never get them",
+        {{"data_dir", opt.data_dir}});
+  }
+  auto journal_or = AuditJournal::Open(opt.data_dir, *store, journal_options);
   if (!journal_or.ok()) {
     std::fprintf(stderr, "rotor: audit journal: %s\n", journal_or.status().message().c_str());
     return kExitDataDir;
@@ -266,6 +282,23 @@ int RunDaemon(const DaemonOptions& opt) {
   malloc_trim(0);
 
   JournalDrainer drainer(journal.get());
+  std::unique_ptr<RelaySupervisor> relay;
+  if (!opt.kafka_bootstrap.empty()) {
+    RelaySupervisorOptions relay_options;
+    relay_options.data_dir = opt.data_dir;
+    relay_options.bootstrap = opt.kafka_bootstrap;
+    relay_options.topic = opt.kafka_topic;
+    relay_options.settings = opt.kafka_settings;
+    relay_options.backlog_limit = opt.kafka_backlog_limit;
+    relay_options.policy =
+        opt.kafka_backlog_policy == "pause-routine" ? BacklogPolicy::kPauseRoutine : BacklogPolicy::kAlert;
+    if (relay_options.policy == BacklogPolicy::kPauseRoutine) {
+      RotationRuntime* rt = runtime.get();
+      relay_options.on_backlog = [rt](bool over) { rt->SetRoutinePaused(over); };
+    }
+    relay = std::make_unique<RelaySupervisor>(std::move(relay_options), store.get());
+    relay->Start();
+  }
 
   std::mutex fleet_mu;  // guards `fleet` between the control thread and reloads
   auto current_fleet = [&] {
@@ -416,6 +449,8 @@ int RunDaemon(const DaemonOptions& opt) {
   control.Stop();
   runtime->Stop(Duration::Seconds(10));
   drainer.Stop();
+  // After the last drain: the relay ships what it can, then records its position.
+  if (relay) relay->Stop();
   const auto& c = runtime->counters();
   LogInfo("rotor stopped", {{"committed", std::to_string(c.rotations_committed.load())},
                             {"failed", std::to_string(c.rotations_failed.load())},

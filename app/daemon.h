@@ -2,7 +2,9 @@
 // data directory and runs until stopped (ARCHITECTURE §1, §7).
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/status.h"
 
@@ -13,6 +15,12 @@ struct DaemonOptions {
   std::string config;
   double duration_seconds = 0;  // 0: until SIGINT/SIGTERM
   bool progress = true;         // one-line progress when stderr is a terminal
+  // Kafka (rotor-relay, supervised): empty bootstrap means no Kafka.
+  std::string kafka_bootstrap;
+  std::string kafka_topic = "rotor.audit";
+  std::vector<std::string> kafka_settings;     // librdkafka name=value
+  uint64_t kafka_backlog_limit = 1000000;      // outbox entries Kafka has not acknowledged
+  std::string kafka_backlog_policy = "alert";  // or "pause-routine"
 };
 
 // RunDaemon returns the process exit code: 0 clean stop, 1 runtime failure,

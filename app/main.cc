@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/audit_kafka.h"
 #include "app/check.h"
 #include "app/commands.h"
 #include "app/daemon.h"
@@ -82,6 +83,21 @@ static int Main(int argc, char** argv) {
       ->check(SecondsValidator());
   run->add_flag("--no-progress", no_progress, "No live progress line, even on a terminal");
   run->add_flag("--quiet", quiet, "Log warnings and errors only");
+  run->add_option("--kafka", run_opt.kafka_bootstrap,
+                  "Also ship the audit trail to Kafka at these bootstrap servers (runs rotor-relay)");
+  run->add_option("--kafka-topic", run_opt.kafka_topic, "Kafka audit topic")->default_val("rotor.audit");
+  run->add_option("--kafka-setting", run_opt.kafka_settings,
+                  "librdkafka property name=value for the relay's producer (repeatable; acks=all and "
+                  "idempotence cannot be weakened)");
+  run->add_option("--kafka-backlog-limit", run_opt.kafka_backlog_limit,
+                  "Outbox entries Kafka may lag behind before the backlog policy applies")
+      ->default_val(1000000)
+      ->check(CLI::PositiveNumber);
+  run->add_option("--kafka-backlog-policy", run_opt.kafka_backlog_policy,
+                  "Past the limit: alert (keep rotating, warn) or pause-routine (hold scheduled renewals; "
+                  "operator and emergency rotations still run)")
+      ->default_val("alert")
+      ->check(CLI::IsMember({"alert", "pause-routine"}));
 
   // rotor status
   StatusOptions status_opt;
@@ -124,6 +140,22 @@ static int Main(int argc, char** argv) {
   auto* verify = audit->add_subcommand("verify", "Check every hash chain of the journal against the store");
   AddDataDir(verify, &audit_dir);
   verify->add_flag("--json", audit_json, "Machine-readable result");
+  KafkaAuditOptions kafka_verify;
+  verify->add_option("--kafka", kafka_verify.bootstrap,
+                     "Verify the Kafka audit topic at these bootstrap servers instead of the journal");
+  verify->add_option("--topic", kafka_verify.topic, "Kafka audit topic (with --kafka)")->default_val("rotor.audit");
+  verify->add_option("--kafka-setting", kafka_verify.settings, "librdkafka property name=value (repeatable)");
+
+  // rotor audit tail
+  KafkaAuditOptions tail_opt;
+  bool no_follow = false;
+  auto* tail = audit->add_subcommand("tail", "Print the audit events arriving in Kafka, one JSON line each");
+  tail->add_option("--kafka", tail_opt.bootstrap, "Kafka bootstrap servers (host:port,...)")->required();
+  tail->add_option("--topic", tail_opt.topic, "Kafka audit topic")->default_val("rotor.audit");
+  tail->add_option("--subject", tail_opt.subject, "Only this identity's events");
+  tail->add_flag("--from-beginning", tail_opt.from_beginning, "Start at the oldest event the topic keeps");
+  tail->add_flag("--no-follow", no_follow, "Stop at the end of the topic instead of waiting for more");
+  tail->add_option("--kafka-setting", tail_opt.settings, "librdkafka property name=value (repeatable)");
 
   // rotor check
   std::string check_dir = kDefaultDataDir;
@@ -218,8 +250,16 @@ static int Main(int argc, char** argv) {
   if (*check) return RunCheck(check_dir, check_json);
   if (*import) return RunImport(import_opt);
   if (*inventory) return RunInventory(inventory_opt);
-  if (*verify) return RunAuditVerify(audit_dir, audit_json);
   if (*kek_rotate) return RunKekRotate(kek_opt);
+  if (*verify && !kafka_verify.bootstrap.empty()) {
+    kafka_verify.json = audit_json;
+    return RunAuditVerifyKafka(kafka_verify);
+  }
+  if (*verify) return RunAuditVerify(audit_dir, audit_json);
+  if (*tail) {
+    tail_opt.follow = !no_follow;
+    return RunAuditTail(tail_opt);
+  }
   return kExitUsage;
 }
 

@@ -43,3 +43,11 @@ if(NOT TARGET CLI11::CLI11)
   add_library(CLI11::CLI11 INTERFACE IMPORTED)
   set_target_properties(CLI11::CLI11 PROPERTIES INTERFACE_INCLUDE_DIRECTORIES ${CLI11_INCLUDE_DIR})
 endif()
+
+# librdkafka, for rotor-relay only: it links OpenSSL 3 (ARCHITECTURE §5).
+find_path(RDKAFKA_INCLUDE_DIR librdkafka/rdkafka.h REQUIRED)
+find_library(RDKAFKA_LIBRARY rdkafka REQUIRED)
+add_library(rotor::rdkafka UNKNOWN IMPORTED)
+set_target_properties(rotor::rdkafka PROPERTIES
+  IMPORTED_LOCATION ${RDKAFKA_LIBRARY}
+  INTERFACE_INCLUDE_DIRECTORIES ${RDKAFKA_INCLUDE_DIR})

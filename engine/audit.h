@@ -51,6 +51,13 @@ class ChainVerifier {
   // where (file and line).
   Status Feed(std::string_view line);
 
+  // ResumeAt makes `subject`'s chain continue from (seq, hash), for readers
+  // that report a gap or a break and check the rest of the chain on its own
+  // (AuditStreamVerifier). The journal verifier never calls it.
+  void ResumeAt(const std::string& subject, uint64_t seq, const std::string& hash) {
+    heads_[subject] = Head{seq, hash};
+  }
+
   const std::map<std::string, Head>& heads() const { return heads_; }
   uint64_t events() const { return events_; }
 

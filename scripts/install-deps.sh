@@ -19,6 +19,8 @@ PACKAGES=(
   ca-certificates       # /etc/ssl/certs: real-world input for the import tests
   jq                    # JSON checks in the import e2e test
   python3
+  librdkafka-dev        # rotor-relay only (it loads OpenSSL 3; rotor never does)
+  kcat                  # a third-party Kafka consumer in tests
 )
 
 missing=()

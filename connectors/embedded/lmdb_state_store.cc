@@ -277,6 +277,7 @@ Status LmdbStateStore::OpenEnvironment() {
 }
 
 Status LmdbStateStore::OpenDatabases() {
+  // Only the daemon creates databases; a sink writer opens what exists.
   const bool write = mode_ == OpenMode::kReadWrite;
   Txn txn;
   ROTOR_RETURN_IF_ERROR(BeginTxn(write, &txn));
@@ -318,6 +319,9 @@ Status LmdbStateStore::OpenDatabases() {
 
 Status LmdbStateStore::CheckWritable() const {
   if (mode_ == OpenMode::kReadOnly) return FailedPrecondition("store " + store_path_ + " is open read-only");
+  if (mode_ == OpenMode::kSinkWriter) {
+    return FailedPrecondition("store " + store_path_ + " is open for a sink's position only");
+  }
   return Status::Ok();
 }
 
@@ -490,7 +494,7 @@ StatusOr<std::string> LmdbStateStore::GetSinkPosition(const std::string& sink) {
 }
 
 Status LmdbStateStore::SetSinkPosition(const std::string& sink, const std::string& position) {
-  ROTOR_RETURN_IF_ERROR(CheckWritable());
+  if (mode_ == OpenMode::kReadOnly) return FailedPrecondition("store " + store_path_ + " is open read-only");
   if (sink.empty()) return InvalidArgument("empty sink name");
   std::lock_guard lock(write_mu_);
   Txn txn;

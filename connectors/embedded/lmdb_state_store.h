@@ -13,8 +13,11 @@
 // for its lifetime, so one daemon owns a data directory. A kReadOnly store
 // takes no lock: LMDB lets any number of reader processes share the
 // environment with its one writer, which is how the CLI reads status while a
-// daemon runs. LMDB forbids opening one environment twice in one process, so a
-// second Open of the same store in a process is refused.
+// daemon runs. A kSinkWriter store (rotor-relay) takes no lock either and may
+// write only its sink position: LMDB serialises its write transactions with
+// the daemon's through the environment's lock file. LMDB forbids opening one
+// environment twice in one process, so a second Open of the same store in a
+// process is refused.
 //
 // Thread-safety: every method may be called from any thread (MDB_NOTLS: read
 // transactions are not tied to threads). Writes are serialised by a mutex, as
@@ -39,12 +42,13 @@ inline constexpr char kStoreFormatVersion[] = "1";
 
 class LmdbStateStore : public StateStore {
  public:
-  enum class OpenMode { kReadWrite, kReadOnly };
+  enum class OpenMode { kReadWrite, kReadOnly, kSinkWriter };
 
   // Open opens (kReadWrite: creating, with directories 0700 and files 0600)
   // the store of `data_dir`. Fails with FailedPrecondition when another
   // process holds the data directory (kReadWrite) or the on-disk format is
-  // not kStoreFormatVersion, and with NotFound when kReadOnly finds no store.
+  // not kStoreFormatVersion, and with NotFound when kReadOnly or kSinkWriter
+  // finds no store (only the daemon creates one).
   static StatusOr<std::unique_ptr<LmdbStateStore>> Open(const std::string& data_dir, OpenMode mode);
 
   // IsLocked reports whether some open file description — normally a running
@@ -65,6 +69,7 @@ class LmdbStateStore : public StateStore {
   Status TrimOutbox(uint64_t upto) override;
   // GetSinkPosition returns NotFound for a sink that never recorded a position.
   StatusOr<std::string> GetSinkPosition(const std::string& sink) override;
+  // SetSinkPosition is the one write a kSinkWriter store allows.
   Status SetSinkPosition(const std::string& sink, const std::string& position) override;
   // EnqueueCommand assigns the command's seq itself (command.seq is ignored).
   Status EnqueueCommand(const QueuedCommand& command) override;
