@@ -4,9 +4,9 @@
 
 #include <caf/all.hpp>
 
+#include <array>
 #include <deque>
 #include <memory>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -17,6 +17,7 @@
 #include "engine/audit.h"
 #include "engine/effect_runner.h"
 #include "engine/rotation.h"
+#include "engine/timer_wheel.h"
 
 namespace rotor::actors {
 
@@ -85,11 +86,30 @@ struct IdentityState {
   int immediate_wakes = 0;
 };
 
-// State of a shard actor: resting records and their due queue.
+// A resting identity as its shard keeps it (ARCHITECTURE §4): the record in
+// its compact form (engine/resting_record.h) and its place in the timer wheel.
+struct RestingEntry {
+  std::string packed;
+  TimerWheel<void*>::Handle timer = TimerWheel<void*>::kNoHandle;
+  Phase phase = Phase::kNew;
+  bool ready = false;  // due, waiting in `ready` for an admission slot
+};
+using RestingMap = std::unordered_map<std::string, RestingEntry>;
+
+// State of a shard actor: resting records, their timer wheel, and the due
+// identities waiting for admission.
 struct ShardState {
   FleetPtr fleet;
-  std::unordered_map<std::string, RotationRecord> resting;
-  std::set<std::pair<int64_t, std::string>> due;  // (next_due, id) of resting records
+  RestingMap resting;
+  // Payload: the RestingMap element (pointers to unordered_map elements stay
+  // valid across rehashing). Resolution 1 ms: the shard ticks every 20.
+  TimerWheel<void*> wheel{1000};
+  // Due identities waiting for an admission slot, by priority class
+  // (emergency, overdue, routine), each in firing order. An id whose entry was
+  // activated or rescheduled meanwhile is stale and skipped.
+  std::array<std::deque<std::string>, 3> ready;
+  size_t ready_count = 0;  // entries with `ready` set
+  std::array<uint64_t, 11> phase_counts{};
   std::unordered_map<std::string, caf::actor> active;
   std::unordered_set<std::string> removed;               // to retire once resting
   std::unordered_map<std::string, std::string> regroup;  // id -> new group, applied once resting

@@ -1,11 +1,16 @@
-// The shard actor: owns the resting records of its identities and the queue of
-// their next due instants; activates identity actors when due or addressed.
+// The shard actor: owns the resting records of its identities (compact, see
+// engine/resting_record.h) and a timer wheel of their next due instants;
+// activates identity actors when due or addressed, highest priority first,
+// at most max_active_per_shard at a time.
 
-#include <set>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "actors/internal.h"
+#include "engine/resting_record.h"
 
 namespace rotor::actors {
 
@@ -19,42 +24,112 @@ Event MakeEvent(EventType type) {
   return e;
 }
 
-void Park(Self* self, RotationRecord record) {
+// Park keeps a resting record in its compact form and arms its timer.
+void Park(Self* self, const RotationRecord& record) {
   auto& st = self->state;
-  const std::string id = record.id;
-  if (record.phase != Phase::kRetired && record.next_due < kMaxInstant) {
-    st.due.emplace(record.next_due.micros, id);
+  auto [it, inserted] = st.resting.try_emplace(record.id);
+  RestingEntry& e = it->second;
+  if (!inserted) {  // replaced: forget the old form's place
+    if (e.timer != TimerWheel<void*>::kNoHandle) st.wheel.Cancel(e.timer);
+    if (e.ready) --st.ready_count;
+    --st.phase_counts[static_cast<size_t>(e.phase)];
   }
-  st.resting[id] = std::move(record);
+  e.packed = PackResting(record);
+  e.phase = record.phase;
+  e.ready = false;
+  e.timer = TimerWheel<void*>::kNoHandle;
+  ++st.phase_counts[static_cast<size_t>(e.phase)];
+  if (record.phase != Phase::kRetired && record.next_due < kMaxInstant) {
+    e.timer = st.wheel.Insert(record.next_due.micros, &*it);
+  }
 }
 
-void Unpark(Self* self, const std::string& id) {
+// Unpark takes an identity out of the shard's resting table and returns its
+// record, or nothing when it is not resting here.
+std::optional<RotationRecord> Unpark(Self* self, const std::string& id) {
   auto& st = self->state;
   auto it = st.resting.find(id);
-  if (it == st.resting.end()) return;
-  st.due.erase({it->second.next_due.micros, id});
+  if (it == st.resting.end()) return std::nullopt;
+  RestingEntry& e = it->second;
+  if (e.timer != TimerWheel<void*>::kNoHandle) st.wheel.Cancel(e.timer);
+  if (e.ready) --st.ready_count;
+  --st.phase_counts[static_cast<size_t>(e.phase)];
+  auto record = UnpackResting(id, e.packed);
+  st.resting.erase(it);
+  if (!record.ok()) {
+    // Only PackResting wrote it: a failure here is a bug, not bad input.
+    std::fprintf(stderr, "rotor: shard lost the resting record of %s: %s\n", id.c_str(),
+                 record.status().ToString().c_str());
+    std::abort();
+  }
+  return std::move(*record);
 }
 
-// WakeNow moves a resting, not retired identity to the front of the due queue.
+std::optional<RotationRecord> Peek(const Self* self, const std::string& id) {
+  auto it = self->state.resting.find(id);
+  if (it == self->state.resting.end()) return std::nullopt;
+  auto record = UnpackResting(id, it->second.packed);
+  if (!record.ok()) return std::nullopt;
+  return std::move(*record);
+}
+
+// WakeNow makes a resting, not retired identity due now.
 void WakeNow(Self* self, const Context* ctx, const std::string& id) {
-  auto& st = self->state;
-  auto it = st.resting.find(id);
-  if (it == st.resting.end() || it->second.phase == Phase::kRetired) return;
-  Unpark(self, id);
-  it->second.next_due = ctx->ports.clock->Now();
-  st.due.emplace(it->second.next_due.micros, id);
+  auto it = self->state.resting.find(id);
+  if (it == self->state.resting.end() || it->second.phase == Phase::kRetired) return;
+  auto record = Unpark(self, id);
+  record->next_due = ctx->ports.clock->Now();
+  Park(self, *record);
 }
 
 void Activate(Self* self, const Context* ctx, const std::string& id, const Event& first) {
   auto& st = self->state;
-  auto it = st.resting.find(id);
-  if (it == st.resting.end()) return;
-  Unpark(self, id);
-  RecordPtr record = std::make_shared<RotationRecord>(std::move(it->second));
-  st.resting.erase(it);
+  auto record = Unpark(self, id);
+  if (!record) return;
+  RecordPtr ptr = std::make_shared<RotationRecord>(std::move(*record));
   auto actor =
-      self->spawn(IdentityActor, ctx, caf::actor{self}, st.fleet, record, EventPtr(std::make_shared<Event>(first)));
+      self->spawn(IdentityActor, ctx, caf::actor{self}, st.fleet, ptr, EventPtr(std::make_shared<Event>(first)));
   st.active.emplace(id, std::move(actor));
+}
+
+// Priority classes of admission (ARCHITECTURE §4).
+enum ReadyClass : size_t { kEmergencyClass = 0, kOverdueClass = 1, kRoutineClass = 2 };
+
+// FireDue moves every identity whose instant has come from the wheel to its
+// ready queue.
+void FireDue(Self* self, Instant now) {
+  auto& st = self->state;
+  std::vector<TimerWheel<void*>::Fired> fired;
+  st.wheel.PopDue(now.micros, &fired);
+  for (const auto& f : fired) {
+    auto* element = static_cast<RestingMap::value_type*>(f.payload);
+    RestingEntry& e = element->second;
+    e.timer = TimerWheel<void*>::kNoHandle;
+    e.ready = true;
+    ++st.ready_count;
+    ReadyClass cls = kRoutineClass;
+    if (auto r = UnpackResting(element->first, e.packed); r.ok()) {
+      if (r->emergency)
+        cls = kEmergencyClass;
+      else if (r->current && now >= r->current->not_after)
+        cls = kOverdueClass;
+    }
+    st.ready[cls].push_back(element->first);
+  }
+}
+
+// NextReady pops the highest-priority ready identity still resting and ready.
+std::optional<std::string> NextReady(Self* self) {
+  auto& st = self->state;
+  for (auto& queue : st.ready) {
+    while (!queue.empty()) {
+      std::string id = std::move(queue.front());
+      queue.pop_front();
+      auto it = st.resting.find(id);
+      if (it != st.resting.end() && it->second.ready) return id;
+    }
+  }
+  return std::nullopt;
 }
 
 void Tick(Self* self, const Context* ctx) {
@@ -63,37 +138,36 @@ void Tick(Self* self, const Context* ctx) {
     st.ticking = false;
     return;
   }
-  const Instant now = ctx->ports.clock->Now();
+  FireDue(self, ctx->ports.clock->Now());
   const bool paused = ctx->routine_paused != nullptr && ctx->routine_paused->load(std::memory_order_relaxed);
   if (!paused && !st.held.empty()) {
-    // Back in the queue at their own due time (a set: an entry Park or
-    // WakeNow made meanwhile is not doubled).
-    for (const std::string& id : st.held) {
-      auto it = st.resting.find(id);
-      if (it != st.resting.end() && it->second.next_due < kMaxInstant) st.due.emplace(it->second.next_due.micros, id);
-    }
+    // Back in the routine queue: they are still ready. One that was re-armed
+    // or activated meanwhile is skipped by NextReady.
+    for (auto& id : st.held) st.ready[kRoutineClass].push_back(std::move(id));
     st.held.clear();
   }
-  while (!st.due.empty() && st.due.begin()->first <= now.micros &&
-         st.active.size() < ctx->options.max_active_per_shard) {
-    std::string id = st.due.begin()->second;
-    st.due.erase(st.due.begin());
-    auto it = st.resting.find(id);
-    if (it == st.resting.end()) continue;
-    const bool remove = st.removed.count(id) > 0 && IsResting(it->second.phase);
-    // Paused: a scheduled renewal of an active identity waits; rotations under
-    // way, retirements, regroups, operator and emergency rotations go on.
-    if (paused && !remove && st.regroup.count(id) == 0 && it->second.phase == Phase::kActive && !it->second.emergency) {
-      st.held.push_back(id);
-      continue;
+  while (st.ready_count > 0 && st.active.size() < ctx->options.max_active_per_shard) {
+    auto id = NextReady(self);
+    if (!id) break;
+    const RestingEntry& entry = st.resting.at(*id);
+    const bool remove = st.removed.count(*id) > 0 && IsResting(entry.phase);
+    // Paused (the Kafka backlog policy pause-routine): a scheduled renewal of
+    // an active identity waits, still ready; rotations under way, retirements
+    // of removed identities, regroups, operator and emergency rotations go on.
+    if (paused && !remove && st.regroup.count(*id) == 0 && entry.phase == Phase::kActive) {
+      auto record = Peek(self, *id);
+      if (record && !record->emergency) {
+        st.held.push_back(*id);
+        continue;
+      }
     }
     Event first = MakeEvent(remove ? EventType::kRemove : EventType::kDue);
-    if (auto move = st.regroup.find(id); !remove && move != st.regroup.end()) {
+    if (auto move = st.regroup.find(*id); !remove && move != st.regroup.end()) {
       first = MakeEvent(EventType::kRegroup);
       first.group = move->second;
       st.regroup.erase(move);
     }
-    Activate(self, ctx, id, first);
+    Activate(self, ctx, *id, first);
   }
   self->delayed_send(self, std::chrono::milliseconds(ctx->options.tick_millis), tick_atom::value);
 }
@@ -101,15 +175,20 @@ void Tick(Self* self, const Context* ctx) {
 void Adopt(Self* self, const Context* ctx, const std::vector<RotationRecord>& records) {
   auto& st = self->state;
   const Instant now = ctx->ports.clock->Now();
+  st.resting.reserve(st.resting.size() + records.size());
   for (const auto& r : records) {
-    RotationRecord copy = r;
-    if (!IsResting(copy.phase) || copy.phase == Phase::kRetiring) {
-      Park(self, std::move(copy));
+    if (!IsResting(r.phase) || r.phase == Phase::kRetiring) {
+      Park(self, r);
       Activate(self, ctx, r.id, MakeEvent(EventType::kRecover));
       continue;
     }
-    if (st.removed.count(r.id) && copy.phase != Phase::kRetired) copy.next_due = now;
-    Park(self, std::move(copy));
+    if (st.removed.count(r.id) && r.phase != Phase::kRetired) {
+      RotationRecord copy = r;
+      copy.next_due = now;
+      Park(self, copy);
+    } else {
+      Park(self, r);
+    }
   }
 }
 
@@ -123,19 +202,19 @@ void MaybeFinishStop(Self* self) {
 RuntimeSnapshot Snapshot(Self* self, const Context* ctx) {
   auto& st = self->state;
   RuntimeSnapshot snap;
-  const Instant now = ctx->ports.clock->Now();
+  FireDue(self, ctx->ports.clock->Now());
   snap.identities = st.resting.size() + st.active.size();
   snap.active_actors = st.active.size();
-  for (const auto& [id, r] : st.resting) snap.by_phase[PhaseName(r.phase)]++;
-  snap.by_phase["rotating"] += st.active.size();
-  for (const auto& [when, id] : st.due) {
-    if (when <= now.micros)
-      snap.due++;
-    else
-      break;
+  for (size_t p = 0; p < st.phase_counts.size(); ++p) {
+    if (st.phase_counts[p]) snap.by_phase[PhaseName(static_cast<Phase>(p))] += st.phase_counts[p];
   }
-  snap.due += st.held.size();  // due, held by the backlog policy
-  if (!st.due.empty()) snap.next_due = Instant{st.due.begin()->first};
+  snap.by_phase["rotating"] += st.active.size();
+  snap.due = st.ready_count;
+  if (st.ready_count > 0) {
+    snap.next_due = ctx->ports.clock->Now();
+  } else if (auto earliest = st.wheel.EarliestDue()) {
+    snap.next_due = Instant{*earliest};
+  }
   return snap;
 }
 
@@ -166,12 +245,14 @@ caf::behavior ShardActor(Self* self, const Context* ctx, size_t /*index*/) {
       [=](passivate_atom, RecordPtr record) {
         auto& st = self->state;
         st.active.erase(record->id);
-        RotationRecord r = *record;
-        if ((st.removed.count(r.id) || st.regroup.count(r.id)) && r.phase != Phase::kRetired &&
-            r.phase != Phase::kRetiring) {
+        if ((st.removed.count(record->id) || st.regroup.count(record->id)) && record->phase != Phase::kRetired &&
+            record->phase != Phase::kRetiring) {
+          RotationRecord r = *record;
           r.next_due = ctx->ports.clock->Now();  // retire or regroup it next
+          Park(self, r);
+        } else {
+          Park(self, *record);
         }
-        Park(self, std::move(r));
         MaybeFinishStop(self);
       },
       [=](operator_atom, EventPtr ev, const std::string& id) -> caf::result<StatusPtr> {
@@ -184,12 +265,11 @@ caf::behavior ShardActor(Self* self, const Context* ctx, size_t /*index*/) {
           rp.delegate(active->second, operator_atom::value, ev);
           return rp;
         }
-        auto it = st.resting.find(id);
-        if (it == st.resting.end()) return std::make_shared<Status>(NotFound("no such identity"));
+        auto resting = Peek(self, id);
+        if (!resting) return std::make_shared<Status>(NotFound("no such identity"));
         if (st.stopping) return std::make_shared<Status>(Unavailable("the daemon is stopping"));
         // The machine is pure: try the event first so a refusal reaches the operator.
-        StepResult trial =
-            Step(it->second, *ev, ctx->ports.clock->Now(), PolicyFor(ctx, st.fleet.get(), it->second.group));
+        StepResult trial = Step(*resting, *ev, ctx->ports.clock->Now(), PolicyFor(ctx, st.fleet.get(), resting->group));
         if (!trial.rejected.ok()) return std::make_shared<Status>(trial.rejected);
         Activate(self, ctx, id, *ev);
         return std::make_shared<Status>(Status::Ok());

@@ -1,4 +1,5 @@
 // engine/model: the persisted binary form of RotationRecord (format 1) —
+// and engine/resting_record, the compact in-memory form shards keep —
 // round trips, a pinned golden encoding, and malformed input rejected with
 // InvalidArgument (never a crash or an over-read).
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "engine/model.h"
+#include "engine/resting_record.h"
 
 namespace rotor {
 namespace {
@@ -230,6 +232,107 @@ TEST(RecordCodecTest, RandomMutationsNeverCrash) {
     }
   }
   EXPECT_GT(accepted, 0);
+}
+
+// The resting form (engine/resting_record.h): shards keep it in memory only.
+
+std::string RandomDigest(std::mt19937_64& rng) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s(64, '0');
+  for (auto& c : s) c = kHex[rng() % 16];
+  return s;
+}
+
+RotationRecord RandomRestingRecord(std::mt19937_64& rng) {
+  RotationRecord r = RandomRecord(rng);
+  r.kind = static_cast<CredentialKind>(1 + rng() % 3);
+  // Half of them with the digests real records carry, packed as raw bytes.
+  if (rng() % 2) {
+    r.chain_hash = RandomDigest(rng);
+    if (r.current) r.current->fingerprint = "sha256:" + RandomDigest(rng);
+    if (r.pending) r.pending->fingerprint = "sha256:" + RandomDigest(rng);
+    for (auto& rv : r.retiring) rv.version.fingerprint = "sha256:" + RandomDigest(rng);
+  }
+  return r;
+}
+
+TEST(RestingRecordTest, RandomRoundTrips) {
+  std::mt19937_64 rng(43);
+  for (int i = 0; i < 5000; ++i) {
+    const RotationRecord r = RandomRestingRecord(rng);
+    auto back = UnpackResting(r.id, PackResting(r));
+    ASSERT_TRUE(back.ok()) << i << ": " << back.status().ToString();
+    ASSERT_EQ(*back, r) << i;
+  }
+  for (const RotationRecord& r : {Sample(), RotationRecord{}}) {
+    auto back = UnpackResting(r.id, PackResting(r));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, r);
+  }
+}
+
+TEST(RestingRecordTest, NearDigestsStayText) {
+  // Uppercase, one character short, a bad character: kept verbatim.
+  const std::string digest(64, 'a');
+  for (const std::string& text : {std::string(64, 'A'), digest.substr(1), "sha256:" + digest.substr(1),
+                                  "sha256:" + digest.substr(1) + "g", "sha512:" + digest, digest + "0"}) {
+    RotationRecord r = Sample();
+    r.chain_hash = text;
+    r.current->fingerprint = text;
+    auto back = UnpackResting(r.id, PackResting(r));
+    ASSERT_TRUE(back.ok()) << text;
+    EXPECT_EQ(*back, r) << text;
+  }
+}
+
+TEST(RestingRecordTest, ATypicalIdleApiKeyPacksSmall) {
+  std::mt19937_64 rng(1);
+  RotationRecord r;
+  r.id = "payments-api-000123";
+  r.group = "payments";
+  r.phase = Phase::kActive;
+  const Instant issued{1'780'000'000'000'000};
+  r.current = CredentialVersion{7, issued, issued + Duration::Hours(24 * 30), "sha256:" + RandomDigest(rng)};
+  r.next_generation = 8;
+  r.next_due = issued + Duration::Hours(24 * 20);
+  r.reason = RotationReason::kScheduled;
+  r.window_start = issued;
+  r.issuances_in_window = 1;
+  r.chain_seq = 42;
+  r.chain_hash = RandomDigest(rng);
+  const std::string packed = PackResting(r);
+  // group 9, header 4, next_due 8, version 1+7+7+33, small varints 5, empty
+  // error 2, window start 7, last emergency (never) 9, chain 1+33: about 125
+  // bytes; the store form is about 280.
+  EXPECT_LE(packed.size(), 130u);
+  EXPECT_GT(EncodeRecord(r).size(), 2 * packed.size());
+  auto back = UnpackResting(r.id, packed);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, r);
+}
+
+TEST(RestingRecordTest, TruncationsAndMutationsAreRejectedNeverOverread) {
+  const std::string bytes = PackResting(Sample());
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    auto r = UnpackResting("x", std::string_view(bytes).substr(0, n));
+    ASSERT_FALSE(r.ok()) << "accepted " << n << " of " << bytes.size() << " bytes";
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  }
+  EXPECT_FALSE(UnpackResting("x", bytes + "x").ok());
+  std::mt19937_64 rng(8);
+  for (int i = 0; i < 20000; ++i) {
+    std::string mutated = PackResting(RandomRestingRecord(rng));
+    for (int f = 1 + static_cast<int>(rng() % 4); f > 0; --f)
+      mutated[rng() % mutated.size()] = static_cast<char>(rng());
+    auto r = UnpackResting("x", mutated);
+    if (r.ok()) {
+      auto again = UnpackResting("x", PackResting(*r));
+      ASSERT_TRUE(again.ok());
+      ASSERT_EQ(*again, *r);
+    } else {
+      ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    }
+  }
 }
 
 }  // namespace
