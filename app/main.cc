@@ -12,8 +12,8 @@
 #include "app/check.h"
 #include "app/commands.h"
 #include "app/daemon.h"
-#include "app/kek.h"
 #include "app/inventory.h"
+#include "app/kek.h"
 #include "app/log.h"
 
 namespace {
