@@ -39,10 +39,12 @@ restart_and_check() {
   local s
   s=$(rotor status --json --data-dir "$D")
   [ "$(json_field "$s" 'j["by_health"].get("healthy", 0)')" -eq $IDENTITIES ] || fail "$what: not every identity healthy: $s"
-  # Every current certificate still verifies against the published bundle.
+  # Every current certificate still chains to the published bundle. Its
+  # time is left out: the health check above covers expiry, and a 6 s
+  # certificate may expire while a loaded machine runs these checks.
   local c
   for c in "$D"/out/certs-*/current/cert.pem; do
-    openssl verify -CAfile "$D/ca/ca.pem" -untrusted "$D/ca/bundle.pem" "$c" >/dev/null 2>&1 ||
+    openssl verify -no_check_time -CAfile "$D/ca/ca.pem" -untrusted "$D/ca/bundle.pem" "$c" >/dev/null 2>&1 ||
       fail "$what: $c does not verify against ca/bundle.pem"
   done
 }
