@@ -20,7 +20,12 @@ function(rotor_cc_test name)
   target_compile_options(${name} PRIVATE ${ROTOR_WARNINGS})
   target_link_libraries(${name} PRIVATE ${A_DEPS} GTest::gtest GTest::gtest_main)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  # gtest_discover_tests splits list values of PROPERTIES into separate
+  # arguments, so several labels travel as one ("unit+concurrent"); ctest's
+  # -L and -LE match labels as regular expressions, so -L concurrent and
+  # -L unit both select it.
+  string(REPLACE ";" "+" labels "${A_LABELS}")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-                       PROPERTIES LABELS "${A_LABELS}"
-                       ENVIRONMENT "ROTOR_SOURCE_DIR=${PROJECT_SOURCE_DIR};ROTOR_BINARY_DIR=${CMAKE_BINARY_DIR}")
+                       PROPERTIES LABELS "${labels}"
+                       ENVIRONMENT "ROTOR_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
