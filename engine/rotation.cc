@@ -526,7 +526,7 @@ class Machine {
       case Phase::kDelivering:
         // The candidate's material lived only in memory: discard and regenerate.
         rec.phase = Phase::kRollingBack;
-        rec.last_error = "interrupted by a restart during delivery; candidate discarded";
+        rec.last_error = Unavailable("interrupted by a restart during delivery; candidate discarded").ToString();
         Persist("rotation.failed");
         Data("stage", "deliver");
         Data("error", rec.last_error);

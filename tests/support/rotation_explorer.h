@@ -226,6 +226,23 @@ class Explorer {
     return os.str();
   }
 
+  // StableErrorCode: the fact's stage and the status code leading its error
+  // are among those docs/audit-events.md lists.
+  static bool StableErrorCode(const AuditFact& fact) {
+    auto text = [&](const char* key) -> std::string {
+      auto it = fact.data.find(key);
+      return it != fact.data.end() && std::holds_alternative<std::string>(it->second)
+                 ? std::get<std::string>(it->second)
+                 : std::string();
+    };
+    static const std::set<std::string> kStages = {"generate", "deliver", "verify", "activate"};
+    static const std::set<std::string> kCodes = {"UNAVAILABLE",      "RESOURCE_EXHAUSTED",  "PERMISSION_DENIED",
+                                                 "NOT_FOUND",        "FAILED_PRECONDITION", "ALREADY_EXISTS",
+                                                 "INVALID_ARGUMENT", "DATA_LOSS",           "INTERNAL"};
+    const std::string error = text("error");
+    return kStages.count(text("stage")) > 0 && kCodes.count(error.substr(0, error.find(':'))) > 0;
+  }
+
   static RotationRecord Durable(RotationRecord r) {
     r.next_due = Instant{};
     r.last_error.clear();
@@ -258,6 +275,9 @@ class Explorer {
       auto it = res.audit.data.find("phase");
       if (it == res.audit.data.end() || std::get<std::string>(it->second) != PhaseName(a.phase)) {
         return fail("audit phase does not match the persisted phase");
+      }
+      if (res.audit.type == "rotation.failed" && !StableErrorCode(res.audit)) {
+        return fail("rotation.failed without a stable error code (docs/audit-events.md, Error codes)");
       }
     } else {
       if (!res.audit.type.empty()) return fail("an audit fact for a step that is not persisted");
