@@ -358,7 +358,7 @@ std::optional<Instant> ReadTime(CBS* validity, const char* what, std::vector<std
   } else if (p < s.size() && (s[p] == '+' || s[p] == '-')) {
     const int oh = Digits(s, p + 1, 2), om = Digits(s, p + 3, 2);
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return bad();
-    offset_seconds = (s[p] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    offset_seconds = (s[p] == '+' ? 1 : -1) * (int64_t{oh} * 3600 + int64_t{om} * 60);
     p += 5;
     lenient = true;
   } else {
@@ -373,7 +373,7 @@ std::optional<Instant> ReadTime(CBS* validity, const char* what, std::vector<std
     warnings->push_back(std::string(what) + ": GeneralizedTime before 2050 (RFC 5280 requires UTCTime)");
   }
   const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+  const int64_t secs = days * 86400 + int64_t{hour} * 3600 + int64_t{minute} * 60 + second - offset_seconds;
   return Instant::FromSeconds(secs);
 }
 
