@@ -999,20 +999,21 @@ std::vector<InventoryItem> ScanBytes(std::string_view data, const std::string& f
     return out;
   }
 
-  // DER, when it starts like one.
-  if (static_cast<uint8_t>(data[0]) == 0x30) {
-    ScanDer(data, file, &out);
-    return out;
-  }
+  // DER, when it starts like one. Text is never DER: a DER certificate, key
+  // or CSR has tag and length bytes below 0x09 within its first bytes.
   bool textual = true;
   for (size_t i = 0; i < std::min<size_t>(data.size(), 4096); ++i) {
     const auto c = static_cast<uint8_t>(data[i]);
     if (c < 0x09 || (c > 0x0d && c < 0x20 && c != 0x1b) || c == 0x7f) textual = false;
   }
+  if (textual) return single_error("no PEM block (no -----BEGIN line) and not DER");
+  if (static_cast<uint8_t>(data[0]) == 0x30) {
+    ScanDer(data, file, &out);
+    return out;
+  }
   char first[8];
   std::snprintf(first, sizeof(first), "0x%02x", static_cast<uint8_t>(data[0]));
-  return single_error(textual ? "no PEM block (no -----BEGIN line) and not DER"
-                              : std::string("neither PEM nor DER (binary data starting with byte ") + first + ")");
+  return single_error(std::string("neither PEM nor DER (binary data starting with byte ") + first + ")");
 }
 
 }  // namespace rotor::x509
