@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 DATA_DIR ?= ./rotor-data
 CONFIG ?= examples/quickstart.yaml
 
-.PHONY: all deps configure build run test test-long bench lint clean
+.PHONY: all deps configure build run test test-long test-sanitize bench lint clean
 
 all: build
 
@@ -28,6 +28,14 @@ test: build
 
 test-long: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L long
+
+# The import scanner under AddressSanitizer and UBSan, fed thousands of damaged
+# copies of every import fixture and of the system trust store (build-sanitize/).
+test-sanitize: deps
+	@cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROTOR_SANITIZE=address,undefined >/dev/null
+	@cmake --build build-sanitize -j $(JOBS) --target cert_scan_mutation
+	@rm -rf build-sanitize/import-fixtures && bash tests/data/import/make_fixtures.sh build-sanitize/import-fixtures >/dev/null
+	@build-sanitize/tests/cert_scan_mutation build-sanitize/import-fixtures/in/* /etc/ssl/certs/*.pem
 
 lint: build
 	@bash scripts/lint.sh $(BUILD_DIR)

@@ -5,7 +5,8 @@
 # cert_scan_test.cc and tests/e2e/import_test.sh; deterministic in structure,
 # random in keys and serials.
 set -euo pipefail
-D=$1
+mkdir -p "$1"
+D=$(cd "$1" && pwd)
 mkdir -p "$D/src" "$D/in" "$D/ca"
 cd "$D/src"
 o() { openssl "$@" 2>/dev/null; }
