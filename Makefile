@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 DATA_DIR ?= ./rotor-data
 CONFIG ?= examples/quickstart.yaml
 
-.PHONY: all deps configure build run test test-long test-asan test-tsan fuzz bench lint clean
+.PHONY: all deps configure build run test test-long test-asan test-tsan test-sanitize fuzz bench lint clean
 
 all: build
 
@@ -51,6 +51,14 @@ test-tsan: deps
 # libFuzzer targets (clang), FUZZ_SECONDS each (default 60): scripts/fuzz.sh.
 fuzz: deps
 	@bash scripts/fuzz.sh $(BUILD_DIR)-fuzz
+
+# The import scanner under AddressSanitizer and UBSan, fed thousands of damaged
+# copies of every import fixture and of the system trust store ($(BUILD_DIR)-asan/).
+test-sanitize: deps
+	@cmake -S . -B $(BUILD_DIR)-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROTOR_SANITIZE=address,undefined >/dev/null
+	@cmake --build $(BUILD_DIR)-asan -j $(JOBS) --target cert_scan_mutation
+	@rm -rf $(BUILD_DIR)-asan/import-fixtures && bash tests/data/import/make_fixtures.sh $(BUILD_DIR)-asan/import-fixtures >/dev/null
+	@$(BUILD_DIR)-asan/tests/cert_scan_mutation $(BUILD_DIR)-asan/import-fixtures/in/* /etc/ssl/certs/*.pem
 
 lint: build
 	@bash scripts/lint.sh $(BUILD_DIR)

@@ -358,7 +358,7 @@ std::optional<Instant> ReadTime(CBS* validity, const char* what, std::vector<std
   } else if (p < s.size() && (s[p] == '+' || s[p] == '-')) {
     const int oh = Digits(s, p + 1, 2), om = Digits(s, p + 3, 2);
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return bad();
-    offset_seconds = (s[p] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    offset_seconds = (s[p] == '+' ? 1 : -1) * (int64_t{oh} * 3600 + int64_t{om} * 60);
     p += 5;
     lenient = true;
   } else {
@@ -373,7 +373,7 @@ std::optional<Instant> ReadTime(CBS* validity, const char* what, std::vector<std
     warnings->push_back(std::string(what) + ": GeneralizedTime before 2050 (RFC 5280 requires UTCTime)");
   }
   const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+  const int64_t secs = days * 86400 + int64_t{hour} * 3600 + int64_t{minute} * 60 + second - offset_seconds;
   return Instant::FromSeconds(secs);
 }
 
@@ -999,20 +999,21 @@ std::vector<InventoryItem> ScanBytes(std::string_view data, const std::string& f
     return out;
   }
 
-  // DER, when it starts like one.
-  if (static_cast<uint8_t>(data[0]) == 0x30) {
-    ScanDer(data, file, &out);
-    return out;
-  }
+  // DER, when it starts like one. Text is never DER: a DER certificate, key
+  // or CSR has tag and length bytes below 0x09 within its first bytes.
   bool textual = true;
   for (size_t i = 0; i < std::min<size_t>(data.size(), 4096); ++i) {
     const auto c = static_cast<uint8_t>(data[i]);
     if (c < 0x09 || (c > 0x0d && c < 0x20 && c != 0x1b) || c == 0x7f) textual = false;
   }
+  if (textual) return single_error("no PEM block (no -----BEGIN line) and not DER");
+  if (static_cast<uint8_t>(data[0]) == 0x30) {
+    ScanDer(data, file, &out);
+    return out;
+  }
   char first[8];
   std::snprintf(first, sizeof(first), "0x%02x", static_cast<uint8_t>(data[0]));
-  return single_error(textual ? "no PEM block (no -----BEGIN line) and not DER"
-                              : std::string("neither PEM nor DER (binary data starting with byte ") + first + ")");
+  return single_error(std::string("neither PEM nor DER (binary data starting with byte ") + first + ")");
 }
 
 }  // namespace rotor::x509

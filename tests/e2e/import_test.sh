@@ -91,6 +91,20 @@ grown=$(rotor inventory --data-dir "$C" --json | jq 'length')
 [ "$grown" -gt "$(jq 'length' <<<"$after")" ] || fail "the import after the crash stored nothing"
 pass "a crash inside the import transaction leaves the inventory as before"
 
+# --- Directories: their files, subdirectories only with --recursive; usage errors.
+R=$WORK/tree
+mkdir -p "$R/a/b"
+cp "$IN/leaf.pem" "$R/top.pem"
+cp "$IN/pkcs1.key" "$R/a/b/deep.key"
+rotor import --data-dir "$WORK/flat" --json "$R" 2>/dev/null >"$WORK/flat.json"
+[ "$(jq 'length' "$WORK/flat.json")" = 1 ] || fail "a directory without --recursive: $(cat "$WORK/flat.json")"
+rotor import --data-dir "$WORK/deep" --json --recursive "$R" 2>/dev/null >"$WORK/deep.json"
+jq -e --arg f "$R/a/b/deep.key" 'length == 2 and any(.[]; .file == $f and .key_format == "pkcs1")' "$WORK/deep.json" \
+  >/dev/null || fail "--recursive did not reach a/b/deep.key: $(cat "$WORK/deep.json")"
+expect_exit 2 rotor import --data-dir "$WORK/flat"
+expect_exit 2 rotor import --data-dir "$WORK/flat" --renew-fraction 2 "$R"
+pass "directories, --recursive and usage errors"
+
 # --- The system trust store imports without one error.
 if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
   T=$WORK/trust

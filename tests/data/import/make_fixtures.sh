@@ -5,7 +5,8 @@
 # cert_scan_test.cc and tests/e2e/import_test.sh; deterministic in structure,
 # random in keys and serials.
 set -euo pipefail
-D=$1
+mkdir -p "$1"
+D=$(cd "$1" && pwd)
 mkdir -p "$D/src" "$D/in" "$D/ca"
 cd "$D/src"
 o() { openssl "$@" 2>/dev/null; }
@@ -109,6 +110,9 @@ cp $S/ed25519.key pkcs8_ed25519.key
 cp $S/encrypted_pkcs8.key encrypted_pkcs8.key
 cp $S/encrypted_legacy.key encrypted_legacy.key
 cp $S/ed.csr request.csr
+# A notAfter of month 13 (UTCTime "491331235959Z"): refused, never a wrong date.
+o x509 -in $S/y2049.pem -outform DER | LC_ALL=C sed 's/491231235959Z/491331235959Z/' > bad_month.der
+o x509 -in $S/y2049.pem -outform DER | cmp -s - bad_month.der && { echo "make_fixtures: date patch did not apply" >&2; exit 1; }
 # Truncated base64: the last base64 line of the middle certificate of a bundle
 # cut to a length that is not a multiple of 4; the other two still import.
 {
