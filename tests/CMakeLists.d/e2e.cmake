@@ -7,7 +7,7 @@ function(rotor_e2e_test name script)
   set_tests_properties(${name} PROPERTIES
     LABELS "e2e;${A_LABELS}"
     TIMEOUT 3600
-    ENVIRONMENT "ROTOR_BIN=$<TARGET_FILE:rotor>;ROTOR_SOURCE_DIR=${PROJECT_SOURCE_DIR};${A_ENV}")
+    ENVIRONMENT "ROTOR_BIN=$<TARGET_FILE:rotor>;ROTOR_RELAY=$<TARGET_FILE:rotor-relay>;ROTOR_SOURCE_DIR=${PROJECT_SOURCE_DIR};${A_ENV}")
 endfunction()
 
 rotor_e2e_test(e2e_cli cli_test.sh)
@@ -19,3 +19,6 @@ rotor_e2e_test(e2e_x509 x509_test.sh)
 
 # `make test-long`: a hundred random SIGKILLs instead of five (about 8 minutes).
 rotor_e2e_test(e2e_crash_long crash_test.sh LABELS long ENV ROTOR_KILL_ROUNDS=100)
+
+# The audit stream to Kafka (librdkafka's mock cluster on loopback).
+rotor_e2e_test(e2e_kafka kafka_test.sh)
