@@ -22,3 +22,6 @@ rotor_e2e_test(e2e_crash_long crash_test.sh LABELS long ENV ROTOR_KILL_ROUNDS=10
 
 # The audit stream to Kafka (librdkafka's mock cluster on loopback).
 rotor_e2e_test(e2e_kafka kafka_test.sh)
+rotor_e2e_test(e2e_kafka_outage kafka_outage_test.sh)
+# `make test-long`: the full 60-second outage.
+rotor_e2e_test(e2e_kafka_outage_long kafka_outage_test.sh LABELS long ENV KAFKA_OUTAGE_SECONDS=60)

@@ -6,7 +6,7 @@ export ROTOR_RELAY
 MOCK_PID=""
 kafka_cleanup() {
   if [ -n "$MOCK_PID" ]; then
-    exec 7>&- 2>/dev/null || true
+    exec 7>&-
     kill -TERM "$MOCK_PID" 2>/dev/null || true
     wait "$MOCK_PID" 2>/dev/null || true
   fi
@@ -27,11 +27,12 @@ start_mock_cluster() {
 }
 
 # mock_cmd "down all" | "up 2" ...: one command; waits for its reply.
+lines_more_than() { [ "$(wc -l <"$1")" -gt "$2" ]; }
 mock_cmd() {
   local before
   before=$(wc -l <"$WORK/mock.out")
   echo "$1" >&7
-  wait_for 5 "mock cluster reply to '$1'" test "$(wc -l <"$WORK/mock.out")" -gt "$before"
+  wait_for 10 "mock cluster reply to '$1'" lines_more_than "$WORK/mock.out" "$before"
   tail -1 "$WORK/mock.out" | grep -q '^ok:' || fail "mock cluster refused '$1': $(tail -1 "$WORK/mock.out")"
 }
 
