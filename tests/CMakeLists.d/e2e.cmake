@@ -25,3 +25,6 @@ rotor_e2e_test(e2e_kafka kafka_test.sh)
 rotor_e2e_test(e2e_kafka_outage kafka_outage_test.sh)
 # `make test-long`: the full 60-second outage.
 rotor_e2e_test(e2e_kafka_outage_long kafka_outage_test.sh LABELS long ENV KAFKA_OUTAGE_SECONDS=60)
+
+# connectors/kafka: the audit-topic settings check (no broker needed).
+rotor_cc_test(kafka_settings_test SRCS unit/kafka_settings_test.cc DEPS rotor_kafka LABELS unit)
