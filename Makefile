@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 DATA_DIR ?= ./rotor-data
 CONFIG ?= examples/quickstart.yaml
 
-.PHONY: all deps configure build run test test-long test-asan test-tsan test-sanitize fuzz bench lint clean
+.PHONY: all deps configure build run test test-long test-asan test-tsan test-sanitize fuzz bench bench-relay lint clean
 
 all: build
 
@@ -68,3 +68,9 @@ bench: build
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# The Kafka relay's benchmarks: events/s acknowledged by delivery reports
+# (against the journal sink, same run) and rotation throughput relay on vs off.
+bench-relay: build
+	@$(BUILD_DIR)/bin/rotor_relay_bench
+	@bash bench/relay_cost.sh $(BUILD_DIR)

@@ -3,7 +3,7 @@
 // the journal's — and counts what it finds instead of stopping at the first
 // problem (ARCHITECTURE §6, docs/audit-events.md).
 //
-//   duplicates  an event id seen again with the same hash (a resend after a
+//   duplicates  an event id seen again with the same bytes (a resend after a
 //               relay restart; harmless, consumers dedupe by id)
 //   gaps        sequences missing below an identity's last event seen
 //   breaks      everything else: a line that is not a canonical event, a hash
@@ -17,6 +17,7 @@
 // Thread-compatible.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -45,7 +46,7 @@ class AuditStreamVerifier {
  public:
   static constexpr size_t kMaxProblems = 20;
 
-  explicit AuditStreamVerifier(const Hasher& hasher) : chain_(hasher) {}
+  explicit AuditStreamVerifier(const Hasher& hasher) : hasher_(hasher), chain_(hasher) {}
 
   // Feed checks one record; `where` locates it in messages ("partition 3 offset 17").
   void Feed(std::string_view line, std::string_view where);
@@ -59,8 +60,9 @@ class AuditStreamVerifier {
   };
   void Problem(std::string_view where, const std::string& what);
 
+  const Hasher& hasher_;
   ChainVerifier chain_;
-  std::unordered_map<std::string, std::string> seen_;  // event id -> hash
+  std::unordered_map<std::string, std::array<uint8_t, 32>> seen_;  // event id -> SHA-256 of its line
   std::map<std::string, Identity> identities_;
   StreamVerifyReport report_;
 };

@@ -29,11 +29,22 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# Node.js and npm for the kafkajs consumer in tests (any install will do:
+# Debian's packages only when none is on the PATH).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# kafkajs, pinned by tests/kafka/package-lock.json, into tests/kafka/node_modules.
+kafka_tests="$(cd "$(dirname "$0")/.." && pwd)/tests/kafka"
+if [ ! -f "$kafka_tests/node_modules/kafkajs/package.json" ]; then
+  echo "install-deps: npm ci in tests/kafka (kafkajs)" >&2
+  (cd "$kafka_tests" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

@@ -8,7 +8,7 @@ function(rotor_e2e_test name script)
     LABELS "e2e;${A_LABELS}"
     TIMEOUT 3600
     SKIP_RETURN_CODE 77
-    ENVIRONMENT "ROTOR_BIN=$<TARGET_FILE:rotor>;ROTOR_SOURCE_DIR=${PROJECT_SOURCE_DIR};${A_ENV}")
+    ENVIRONMENT "ROTOR_BIN=$<TARGET_FILE:rotor>;ROTOR_RELAY=$<TARGET_FILE:rotor-relay>;ROTOR_SOURCE_DIR=${PROJECT_SOURCE_DIR};${A_ENV}")
 endfunction()
 
 rotor_e2e_test(e2e_cli cli_test.sh)
@@ -23,3 +23,12 @@ rotor_e2e_test(e2e_kek kek_test.sh)
 # `make test-long`: a hundred random SIGKILLs instead of five (about 8 minutes).
 rotor_e2e_test(e2e_crash_long crash_test.sh LABELS long ENV ROTOR_KILL_ROUNDS=100)
 rotor_e2e_test(e2e_import import_test.sh)
+
+# The audit stream to Kafka (librdkafka's mock cluster on loopback).
+rotor_e2e_test(e2e_kafka kafka_test.sh)
+rotor_e2e_test(e2e_kafka_outage kafka_outage_test.sh)
+# `make test-long`: the full 60-second outage.
+rotor_e2e_test(e2e_kafka_outage_long kafka_outage_test.sh LABELS long ENV KAFKA_OUTAGE_SECONDS=60)
+
+# connectors/kafka: the audit-topic settings check (no broker needed).
+rotor_cc_test(kafka_settings_test SRCS unit/kafka_settings_test.cc DEPS rotor_kafka LABELS unit)
