@@ -25,5 +25,5 @@ rotor_e2e_test(e2e_crash_long crash_test.sh LABELS long ENV ROTOR_KILL_ROUNDS=10
 # (60 s lifetimes renewed at 1/2 with 50% jitter), every invariant checked
 # after each restart (about 25 minutes on 2 cores).
 rotor_e2e_test(e2e_crash_10k crash_test.sh LABELS long
-               ENV ROTOR_CRASH_STEADY=9979 ROTOR_CRASH_LIFETIME=60s ROTOR_CRASH_JITTER=0.5 ROTOR_CRASH_RUN=8
-                   ROTOR_KILL_ROUNDS=50)
+               ENV ROTOR_CRASH_STEADY=9979 ROTOR_CRASH_LIFETIME=60s ROTOR_CRASH_JITTER=0.5 ROTOR_CRASH_RUN=10
+                   ROTOR_CRASH_FIRST_RUN=40 ROTOR_KILL_ROUNDS=50)
