@@ -1,4 +1,5 @@
 #include "app/daemon.h"
+#include "app/disk_estimate.h"
 
 #include <algorithm>
 
@@ -235,6 +236,21 @@ int RunDaemon(const DaemonOptions& opt) {
   PosixCommandRunner commands;
   const std::string source = "/rotor/" + NodeName();
 
+  // Refuse a run the disk cannot hold before any identity is declared.
+  {
+    std::optional<uint64_t> free_override;
+    if (const char* v = std::getenv("ROTOR_DISK_FREE_BYTES")) free_override = std::strtoull(v, nullptr, 10);
+    uint64_t declared = 0, stored = 0;
+    for (const auto& g : fleet->groups) declared += g.identities.size();
+    if (auto count = store->Count(); count.ok()) stored = *count;
+    const DiskEstimate need = EstimateDisk(*fleet, declared > stored ? declared - stored : 0);
+    Status room = CheckFreeSpace(opt.data_dir, need, free_override);
+    if (!room.ok()) {
+      std::fprintf(stderr, "rotor: %s\n", room.message().c_str());
+      LogError("not enough disk", {{"need_bytes", std::to_string(need.total())}, {"error", room.message()}});
+      return kExitDataDir;
+    }
+  }
   // Reconcile the store with the fleet file: declare new identities.
   auto plan_or = Reconcile(*store, *fleet, hasher, clock.Now(), source);
   if (!plan_or.ok()) {

@@ -59,6 +59,9 @@ inline Status Unavailable(std::string m) {
 inline Status DataLoss(std::string m) {
   return {StatusCode::kDataLoss, std::move(m)};
 }
+inline Status ResourceExhausted(std::string m) {
+  return {StatusCode::kResourceExhausted, std::move(m)};
+}
 inline Status PermissionDenied(std::string m) {
   return {StatusCode::kPermissionDenied, std::move(m)};
 }

@@ -1,7 +1,8 @@
 // TimerWheel: a hierarchical timing wheel of due instants (ARCHITECTURE §4).
 //
 // A shard keeps one for the next-due instants of its resting identities.
-// Insert and Cancel are O(1); PopDue costs O(1) per entry it fires or moves
+// Insert and Cancel are O(1); EarliestDue is O(kLevels) unless the earliest
+// entry of a slot was cancelled since the last call; PopDue costs O(1) per entry it fires or moves
 // down a level (an entry moves down at most kLevels - 1 times) plus O(kLevels)
 // per non-empty slot it reaches: per-level occupancy bitmaps let it skip empty
 // stretches of time, so jumping a virtual clock by a year costs no more than
@@ -19,6 +20,7 @@
 // A Handle stays valid until its entry fires or is cancelled. Thread-compatible.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <limits>
@@ -99,19 +101,20 @@ class TimerWheel {
   }
 
   // EarliestDue returns the earliest due instant of any entry, or nothing when
-  // empty. Costs the length of one slot list per level.
+  // empty. Each slot caches its minimum; a cache is recomputed (one pass over
+  // its list) only after the entry holding it was cancelled.
   std::optional<int64_t> EarliestDue() const {
     std::optional<int64_t> best;
-    auto scan = [&](uint32_t sentinel) {
-      for (uint32_t n = nodes_[sentinel].next; n != sentinel; n = nodes_[n].next) {
-        if (!best || nodes_[n].due < *best) best = nodes_[n].due;
-      }
+    auto consider = [&](uint32_t sentinel) {
+      if (nodes_[sentinel].next == sentinel) return;
+      const int64_t m = SlotMin(sentinel);
+      if (!best || m < *best) best = m;
     };
     for (int k = 0; k < kLevels; ++k) {
-      if (bitmap_[k]) scan(static_cast<uint32_t>(k * kSlots + std::countr_zero(bitmap_[k])));
+      if (bitmap_[k]) consider(static_cast<uint32_t>(k * kSlots + std::countr_zero(bitmap_[k])));
     }
-    scan(kOverflow);
-    scan(kLate);
+    consider(kOverflow);
+    consider(kLate);
     return best;
   }
 
@@ -162,9 +165,27 @@ class TimerWheel {
     Link(sentinel, n);
   }
 
+  int64_t SlotMin(uint32_t sentinel) const {
+    if (min_stale_[sentinel]) {
+      int64_t m = std::numeric_limits<int64_t>::max();
+      for (uint32_t n = nodes_[sentinel].next; n != sentinel; n = nodes_[n].next) m = std::min(m, nodes_[n].due);
+      slot_min_[sentinel] = m;
+      min_stale_[sentinel] = false;
+    }
+    return slot_min_[sentinel];
+  }
+
+  void ClearSlot(uint32_t sentinel) {
+    nodes_[sentinel].next = nodes_[sentinel].prev = sentinel;
+    slot_min_[sentinel] = std::numeric_limits<int64_t>::max();
+    min_stale_[sentinel] = false;
+    if (sentinel < kOverflow) bitmap_[sentinel / kSlots] &= ~(uint64_t{1} << (sentinel % kSlots));
+  }
+
   void Link(uint32_t sentinel, uint32_t n) {
     Node& s = nodes_[sentinel];
     Node& node = nodes_[n];
+    if (node.due < slot_min_[sentinel]) slot_min_[sentinel] = node.due;
     node.slot = static_cast<uint16_t>(sentinel);
     node.prev = sentinel;
     node.next = s.next;
@@ -178,8 +199,10 @@ class TimerWheel {
     nodes_[node.prev].next = node.next;
     nodes_[node.next].prev = node.prev;
     const uint32_t sentinel = node.slot;
-    if (sentinel < kOverflow && nodes_[sentinel].next == sentinel) {
-      bitmap_[sentinel / kSlots] &= ~(uint64_t{1} << (sentinel % kSlots));
+    if (nodes_[sentinel].next == sentinel) {
+      ClearSlot(sentinel);
+    } else if (node.due == slot_min_[sentinel]) {
+      min_stale_[sentinel] = true;
     }
   }
 
@@ -192,8 +215,7 @@ class TimerWheel {
   // Moves every entry of one list to where it belongs from cur_.
   void Replace(uint32_t sentinel) {
     uint32_t n = nodes_[sentinel].next;
-    nodes_[sentinel].next = nodes_[sentinel].prev = sentinel;
-    if (sentinel < kOverflow) bitmap_[sentinel / kSlots] &= ~(uint64_t{1} << (sentinel % kSlots));
+    ClearSlot(sentinel);
     while (n != sentinel) {
       const uint32_t next = nodes_[n].next;
       Place(n);
@@ -219,8 +241,7 @@ class TimerWheel {
   // Fires every entry of one list.
   void FireList(uint32_t sentinel, std::vector<Fired>* out) {
     uint32_t n = nodes_[sentinel].next;
-    nodes_[sentinel].next = nodes_[sentinel].prev = sentinel;
-    if (sentinel < kOverflow) bitmap_[sentinel / kSlots] &= ~(uint64_t{1} << (sentinel % kSlots));
+    ClearSlot(sentinel);
     while (n != sentinel) {
       const uint32_t next = nodes_[n].next;
       out->push_back(Fired{nodes_[n].due, nodes_[n].payload});
@@ -264,6 +285,10 @@ class TimerWheel {
   uint64_t cur_;
   std::vector<Node> nodes_;  // sentinels first, then entries and free nodes
   uint64_t bitmap_[kLevels] = {};
+  // The minimum due of each list, stale while its flag is set (the entry
+  // holding it was cancelled); recomputed on demand by EarliestDue.
+  mutable std::vector<int64_t> slot_min_ = std::vector<int64_t>(kSentinels, std::numeric_limits<int64_t>::max());
+  mutable std::vector<bool> min_stale_ = std::vector<bool>(kSentinels, false);
   uint32_t free_ = kNoHandle;
   size_t size_ = 0;
 };

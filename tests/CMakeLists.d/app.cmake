@@ -15,3 +15,5 @@ rotor_cc_test(runtime_test SRCS integration/runtime_test.cc DEPS rotor_actors ro
 # STYLE.md: every source follows .clang-format.
 add_test(NAME source_format COMMAND bash ${PROJECT_SOURCE_DIR}/tests/layering/check_format.sh)
 set_tests_properties(source_format PROPERTIES LABELS "unit")
+# app/disk_estimate: the start-up estimate and refusal (issue 4).
+rotor_cc_test(disk_estimate_test SRCS unit/disk_estimate_test.cc DEPS rotor_app LABELS unit)

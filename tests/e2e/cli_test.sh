@@ -70,6 +70,16 @@ groups:
     count: 20
     policy: {lifetime: 1h}
 YAML
+# Not enough disk for the fleet's next rotation: refused with the estimate,
+# nothing declared. ROTOR_DISK_FREE_BYTES stands in for a small disk.
+ROTOR_DISK_FREE_BYTES=100000 expect_exit 3 rotor run --config "$WORK/fleet.yaml" --data-dir "$WORK/small" \
+  --no-progress --duration 1
+expect_output_contains "not enough disk in $WORK/small"
+expect_output_contains "needs about 261.1 kB (store 20.5 kB, audit journal 76.8 kB, delivered versions 163.8 kB)"
+expect_output_contains "but 100.0 kB is free"
+expect_exit 0 rotor status --json --data-dir "$WORK/small"
+[ "$(json_field "$OUT" 'j["identities"]')" -eq 0 ] || fail "a refused start declared identities: $OUT"
+pass "a start the disk cannot hold is refused with the estimate"
 D="$WORK/data"
 start_daemon "$D" "$WORK/fleet.yaml"
 wait_for 20 "first issuance" all_active "$D" 20

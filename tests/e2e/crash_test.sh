@@ -3,17 +3,31 @@
 # after every kind of effect, then SIGKILLs at random moments; after each
 # restart the store, out/ and the audit trail must agree (`rotor check`) and
 # every hash chain must verify (`rotor audit verify`).
+#
+# Scale knobs (defaults: the quick version in `make test`; `make test-long`
+# also runs 10,000 identities through 50 SIGKILLs):
+#   ROTOR_CRASH_STEADY    identities in the plain API-key group (30)
+#   ROTOR_CRASH_LIFETIME  every group's lifetime (6s); renewal at 1/2 of it
+#   ROTOR_CRASH_JITTER    renewal jitter (0)
+#   ROTOR_CRASH_RUN       seconds each recovery run lasts before the checks (3)
+#   ROTOR_CRASH_FIRST_RUN the same for the first run, which issues the fleet (RUN)
+#   ROTOR_KILL_ROUNDS     random SIGKILLs (5)
 source "$(dirname "$0")/lib.sh"
+STEADY=${ROTOR_CRASH_STEADY:-30}
+LIFETIME=${ROTOR_CRASH_LIFETIME:-6s}
+JITTER=${ROTOR_CRASH_JITTER:-0}
+RUN=${ROTOR_CRASH_RUN:-3}
+FIRST_RUN=${ROTOR_CRASH_FIRST_RUN:-$RUN}
 D="$WORK/data"
 mkdir -p "$WORK/marks"
 cat >"$WORK/fleet.yaml" <<YAML
 version: 1
 policies:
-  fast: {lifetime: 6s, renew_at: 1/2, jitter: 0, grace: 1s, backoff: {base: 100ms, max: 500ms},
+  fast: {lifetime: $LIFETIME, renew_at: 1/2, jitter: $JITTER, grace: 1s, backoff: {base: 100ms, max: 500ms},
          circuit_breaker: {max_issuances: 1000, window: 1h, max_failures: 5}}
 groups:
   - name: steady
-    count: 30
+    count: $STEADY
     policy: fast
   - name: flaky
     count: 10
@@ -22,18 +36,18 @@ groups:
     # rollbacks (discards) keep happening.
     verify_command: 'test \$((ROTOR_GENERATION % 3)) -ne 0 || test -e "$WORK/marks/\$ROTOR_IDENTITY-\$ROTOR_GENERATION" || { touch "$WORK/marks/\$ROTOR_IDENTITY-\$ROTOR_GENERATION"; exit 1; }'
   # Certificates from the managed CA: three files per version, and the CA's
-  # own intermediate (rotor-ca) as the 51st identity.
+  # own intermediate (rotor-ca) as one more identity.
   - name: certs
     kind: x509
     count: 10
     policy: fast
     certificate: {key_type: p256, dns: ["{id}.test"]}
 YAML
-IDENTITIES=51
+IDENTITIES=$((STEADY + 21))
 
 restart_and_check() {
-  local what=$1
-  expect_exit 0 rotor run --config "$WORK/fleet.yaml" --data-dir "$D" --no-progress --duration 3
+  local what=$1 run=${2:-$RUN}
+  expect_exit 0 rotor run --config "$WORK/fleet.yaml" --data-dir "$D" --no-progress --duration "$run"
   expect_exit 0 rotor check --data-dir "$D"
   expect_exit 0 rotor audit verify --data-dir "$D"
   local s
@@ -57,7 +71,7 @@ ROTOR_CRASH_AT="after:deliver:1" "$ROTOR_BIN" run --config "$WORK/fleet.yaml" --
 rc=$?
 set -e
 [ "$rc" -eq 86 ] || fail "after:deliver:1: expected the crash hook's exit 86, got $rc"
-restart_and_check "after a crash while bringing up the CA"
+restart_and_check "after a crash while bringing up the CA" "$FIRST_RUN"
 echo "  crashed after the CA's first delivery, recovered and consistent"
 
 rounds=0
@@ -87,4 +101,4 @@ for i in $(seq 1 "$KILL_ROUNDS"); do
   wait "$pid" 2>/dev/null || true
   restart_and_check "after SIGKILL round $i"
 done
-pass "$KILL_ROUNDS random SIGKILLs, each recovered consistently"
+pass "$KILL_ROUNDS random SIGKILLs of a daemon rotating $IDENTITIES identities, each recovered consistently"
