@@ -105,6 +105,23 @@ expect_exit 2 rotor import --data-dir "$WORK/flat"
 expect_exit 2 rotor import --data-dir "$WORK/flat" --renew-fraction 2 "$R"
 pass "directories, --recursive and usage errors"
 
+# --- Beside a running daemon, which holds the data directory's lock.
+cat >"$WORK/fleet.yaml" <<'YAML'
+version: 1
+groups:
+  - name: jobs
+    count: 3
+    policy: {lifetime: 1h}
+YAML
+DD=$WORK/daemon-data
+start_daemon "$DD" "$WORK/fleet.yaml"
+expect_exit 0 rotor import --data-dir "$DD" "$IN/leaf.pem"
+expect_exit 0 rotor inventory --data-dir "$DD" --fail-on expired
+expect_output_contains "valid 1"
+expect_exit 0 rotor status --data-dir "$DD"
+stop_daemon
+pass "import and inventory beside a running daemon"
+
 # --- The system trust store imports without one error.
 if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
   T=$WORK/trust
