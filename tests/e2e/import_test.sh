@@ -65,6 +65,14 @@ rotor import --data-dir "$C" "$IN/leaf.pem" "$IN/chain_in_order.pem" >/dev/null 
 expect_exit 0 rotor inventory --data-dir "$C" --fail-on expired
 expect_exit 0 rotor inventory --data-dir "$C" --fail-on due
 expect_exit 1 rotor inventory --data-dir "$C" --fail-on due --renew-before 400d  # the leaf lives 365 days
+# A fleet policy names the rule: renew_before 60s (not due) or renew_at 1/2 (the
+# leaf was issued today for a year: not due either), and a 400-day policy is.
+printf 'version: 1\npolicies:\n  early: {lifetime: 500d, renew_before: 400d}\n  late: {lifetime: 1h, renew_before: 60s}\ngroups:\n  - {name: a, count: 1, policy: early}\n  - {name: b, count: 1, policy: late}\n' >"$WORK/policies.yaml"
+expect_exit 0 rotor inventory --data-dir "$C" --fail-on due --config "$WORK/policies.yaml" --policy late
+expect_exit 1 rotor inventory --data-dir "$C" --fail-on due --config "$WORK/policies.yaml" --policy early
+expect_exit 2 rotor inventory --data-dir "$C" --config "$WORK/policies.yaml" --policy nonesuch
+expect_output_contains 'no group of'
+expect_exit 2 rotor inventory --data-dir "$C" --policy early
 rotor inventory --data-dir "$C" --json --expiring-within 400d >"$WORK/soon.json"
 [ "$(jq 'length' "$WORK/soon.json")" = 1 ] || fail "--expiring-within 400d should show the leaf only"
 pass "inventory: --fail-on and --expiring-within"
