@@ -17,6 +17,7 @@
 
 #include "app/crash_hook.h"
 #include "app/daemon.h"
+#include "app/fleet_loader.h"
 #include "connectors/crypto/cert_scan.h"
 #include "connectors/embedded/lmdb_inventory_store.h"
 #include "engine/ports/clock.h"
@@ -133,6 +134,21 @@ void WalkPath(const std::string& path, bool top, Walk* walk) {
 StatusOr<RenewalPolicy> PolicyOf(const DueRule& rule) {
   RenewalPolicy policy;
   policy.jitter = 0;
+  if (!rule.policy.empty() || !rule.config.empty()) {
+    if (rule.policy.empty() || rule.config.empty()) {
+      return InvalidArgument("--policy NAME and --config FILE go together");
+    }
+    auto fleet = LoadFleetFile(rule.config, SystemClock().Now());
+    if (!fleet.ok()) return InvalidArgument(fleet.status().message());
+    for (const GroupSpec& group : fleet->groups) {
+      if (group.policy.name == rule.policy) {
+        policy = group.policy;
+        policy.jitter = 0;
+        return policy;
+      }
+    }
+    return InvalidArgument("--policy: no group of " + rule.config + " uses a policy named \"" + rule.policy + "\"");
+  }
   if (!(rule.renew_fraction > 0 && rule.renew_fraction < 1)) {
     return InvalidArgument("--renew-fraction must be between 0 and 1 (exclusive)");
   }

@@ -18,6 +18,9 @@ namespace rotor::app {
 struct DueRule {
   double renew_fraction = 2.0 / 3.0;
   std::string renew_before;  // a duration ("30d"); overrides the fraction when set
+  // A named policy of a fleet file (its renew_at or renew_before); overrides both.
+  std::string config;
+  std::string policy;
 };
 
 struct ImportOptions {

@@ -60,6 +60,9 @@ void AddDueRule(CLI::App* cmd, rotor::app::DueRule* rule) {
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--renew-before", rule->renew_before,
                   "A certificate is due this long before it expires (e.g. 30d); overrides --renew-fraction");
+  cmd->add_option("--config", rule->config, "Fleet file holding the policy named by --policy");
+  cmd->add_option("--policy", rule->policy,
+                  "A certificate is due when this fleet policy would renew it (needs --config)");
 }
 
 }  // namespace

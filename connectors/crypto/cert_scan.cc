@@ -522,8 +522,8 @@ bool ReadCertificate(CBS der, InventoryItem* item, ScanError* err) {
     err->reason = "certificate: missing signature algorithm or signature";
     return false;
   }
-  tbs = tbs_element;
-  CBS_get_asn1(&tbs, &tbs, CBS_ASN1_SEQUENCE);
+  CBS tbs_outer = tbs_element;
+  CBS_get_asn1(&tbs_outer, &tbs, CBS_ASN1_SEQUENCE);
   uint64_t version = 0;
   if (!CBS_get_optional_asn1_uint64(&tbs, &version, CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 0, 0)) {
     err->reason = "certificate: malformed version";
@@ -575,10 +575,9 @@ bool ReadCertificate(CBS der, InventoryItem* item, ScanError* err) {
   item->not_before = *not_before;
   item->not_after = *not_after;
   if (item->not_after < item->not_before) item->warnings.push_back("validity: notAfter is before notBefore");
-  issuer = issuer_element;
-  subject = subject_element;
-  CBS_get_asn1(&issuer, &issuer, CBS_ASN1_SEQUENCE);
-  CBS_get_asn1(&subject, &subject, CBS_ASN1_SEQUENCE);
+  CBS issuer_outer = issuer_element, subject_outer = subject_element;
+  CBS_get_asn1(&issuer_outer, &issuer, CBS_ASN1_SEQUENCE);
+  CBS_get_asn1(&subject_outer, &subject, CBS_ASN1_SEQUENCE);
   auto issuer_text = ReadName(issuer, "issuer", &item->warnings, err);
   if (!issuer_text) return false;
   auto subject_text = ReadName(subject, "subject", &item->warnings, err);
@@ -889,7 +888,7 @@ void ReadPemBlock(const PemBlock& block, const std::string& file, uint32_t posit
   der.resize(der_len);
   CBS all, element;
   CBS_init(&all, reinterpret_cast<const uint8_t*>(der.data()), der.size());
-  if (block.legacy_encrypted) {
+  if (block.legacy_encrypted && is_key) {
     item->type = ItemType::kPrivateKey;
     item->key_format = "encrypted_pem";
     item->encrypted = true;

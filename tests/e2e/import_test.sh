@@ -65,6 +65,14 @@ rotor import --data-dir "$C" "$IN/leaf.pem" "$IN/chain_in_order.pem" >/dev/null 
 expect_exit 0 rotor inventory --data-dir "$C" --fail-on expired
 expect_exit 0 rotor inventory --data-dir "$C" --fail-on due
 expect_exit 1 rotor inventory --data-dir "$C" --fail-on due --renew-before 400d  # the leaf lives 365 days
+# A fleet policy names the rule: renew_before 60s (not due) or renew_at 1/2 (the
+# leaf was issued today for a year: not due either), and a 400-day policy is.
+printf 'version: 1\npolicies:\n  early: {lifetime: 500d, renew_before: 400d}\n  late: {lifetime: 1h, renew_before: 60s}\ngroups:\n  - {name: a, count: 1, policy: early}\n  - {name: b, count: 1, policy: late}\n' >"$WORK/policies.yaml"
+expect_exit 0 rotor inventory --data-dir "$C" --fail-on due --config "$WORK/policies.yaml" --policy late
+expect_exit 1 rotor inventory --data-dir "$C" --fail-on due --config "$WORK/policies.yaml" --policy early
+expect_exit 2 rotor inventory --data-dir "$C" --config "$WORK/policies.yaml" --policy nonesuch
+expect_output_contains 'no group of'
+expect_exit 2 rotor inventory --data-dir "$C" --policy early
 rotor inventory --data-dir "$C" --json --expiring-within 400d >"$WORK/soon.json"
 [ "$(jq 'length' "$WORK/soon.json")" = 1 ] || fail "--expiring-within 400d should show the leaf only"
 pass "inventory: --fail-on and --expiring-within"
@@ -104,6 +112,23 @@ jq -e --arg f "$R/a/b/deep.key" 'length == 2 and any(.[]; .file == $f and .key_f
 expect_exit 2 rotor import --data-dir "$WORK/flat"
 expect_exit 2 rotor import --data-dir "$WORK/flat" --renew-fraction 2 "$R"
 pass "directories, --recursive and usage errors"
+
+# --- Beside a running daemon, which holds the data directory's lock.
+cat >"$WORK/fleet.yaml" <<'YAML'
+version: 1
+groups:
+  - name: jobs
+    count: 3
+    policy: {lifetime: 1h}
+YAML
+DD=$WORK/daemon-data
+start_daemon "$DD" "$WORK/fleet.yaml"
+expect_exit 0 rotor import --data-dir "$DD" "$IN/leaf.pem"
+expect_exit 0 rotor inventory --data-dir "$DD" --fail-on expired
+expect_output_contains "valid 1"
+expect_exit 0 rotor status --data-dir "$DD"
+stop_daemon
+pass "import and inventory beside a running daemon"
 
 # --- The system trust store imports without one error.
 if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
