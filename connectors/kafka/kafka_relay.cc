@@ -36,7 +36,8 @@ void DeliveryReport(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void*
 void LogCallback(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
   const auto* relay = static_cast<const KafkaRelay*>(rd_kafka_opaque(rk));
   if (relay == nullptr) return;
-  relay->Log(std::string("librdkafka ") + (level <= 3 ? "error" : "warning") + " " + facility + ": " + text);
+  const char* severity = level <= 3 ? "error" : level == 4 ? "warning" : "info";
+  relay->Log(std::string("librdkafka ") + severity + " " + facility + ": " + text);
 }
 
 // SubjectOf returns the top-level "subject" of a journal line, or "" when the
