@@ -47,6 +47,7 @@ StatusOr<RelayChild> SpawnRelay(const std::vector<std::string>& args, bool captu
   argv_store.push_back(binary);
   argv_store.insert(argv_store.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_store.size() + 1);
   for (auto& a : argv_store) argv.push_back(a.data());
   argv.push_back(nullptr);
 

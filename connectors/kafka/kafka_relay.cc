@@ -26,16 +26,18 @@ struct KafkaRelay::Impl {
 
 namespace {
 
+// The message's opaque is its Slot in the window: a deque keeps the address
+// of an element while others are added at the back or removed at the front.
 void DeliveryReport(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* opaque) {
   auto* relay = static_cast<KafkaRelay*>(opaque);
-  const uint64_t seq = reinterpret_cast<uintptr_t>(message->_private);
-  relay->OnDelivery(seq, message->err, message->err ? rd_kafka_err2str(message->err) : "");
+  relay->OnDelivery(message->_private, message->err, message->err ? rd_kafka_err2str(message->err) : "");
 }
 
 void LogCallback(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
   const auto* relay = static_cast<const KafkaRelay*>(rd_kafka_opaque(rk));
   if (relay == nullptr) return;
-  relay->Log(std::string("librdkafka ") + (level <= 3 ? "error" : "warning") + " " + facility + ": " + text);
+  const char* severity = level <= 3 ? "error" : level == 4 ? "warning" : "info";
+  relay->Log(std::string("librdkafka ") + severity + " " + facility + ": " + text);
 }
 
 // SubjectOf returns the top-level "subject" of a journal line, or "" when the
@@ -120,19 +122,17 @@ StatusOr<std::unique_ptr<KafkaRelay>> KafkaRelay::Create(StateStore& store, Kafk
   return relay;
 }
 
-void KafkaRelay::OnDelivery(uint64_t seq, int err, const std::string& reason) {
+void KafkaRelay::OnDelivery(void* slot_ptr, int err, const std::string& reason) {
+  auto* slot = static_cast<Slot*>(slot_ptr);
   if (err != 0) {
     if (delivery_error_.empty()) {
-      delivery_error_ =
-          "delivery of outbox entry " + std::to_string(seq) + " to topic " + options_.topic + " failed: " + reason;
+      delivery_error_ = "delivery of outbox entry " + std::to_string(slot->seq) + " to topic " + options_.topic +
+                        " failed: " + reason;
     }
     return;
   }
-  auto& window = impl_->window;
-  auto it =
-      std::lower_bound(window.begin(), window.end(), seq, [](const Slot& slot, uint64_t s) { return slot.seq < s; });
-  if (it != window.end() && it->seq == seq && !it->delivered) {
-    it->delivered = true;
+  if (!slot->delivered) {
+    slot->delivered = true;
     ++acknowledged_;
   }
 }
@@ -161,12 +161,14 @@ Status KafkaRelay::Fill(bool* read_any) {
                    "without a key");
     }
     window.push_back({entry.seq, false});
+    Slot* slot = &window.back();
     for (;;) {
-      rd_kafka_resp_err_t rc = rd_kafka_producev(
-          impl_->producer, RD_KAFKA_V_RKT(impl_->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_VALUE(entry.line.data(), entry.line.size()),
-          RD_KAFKA_V_KEY(subject.empty() ? nullptr : subject.data(), subject.size()),
-          RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(entry.seq))), RD_KAFKA_V_END);
+      // rd_kafka_produce rather than producev: the latter's macros are GNU
+      // statement expressions. The key picks the partition (partitioner).
+      const int rc_produce =
+          rd_kafka_produce(impl_->topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, entry.line.data(),
+                           entry.line.size(), subject.empty() ? nullptr : subject.data(), subject.size(), slot);
+      const rd_kafka_resp_err_t rc = rc_produce == 0 ? RD_KAFKA_RESP_ERR_NO_ERROR : rd_kafka_last_error();
       if (rc == RD_KAFKA_RESP_ERR_NO_ERROR) break;
       if (rc == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_poll(impl_->producer, 10);  // serve reports to make room
@@ -199,6 +201,9 @@ Status KafkaRelay::RecordPosition() {
 }
 
 Status KafkaRelay::Run(const std::atomic<bool>& stop, bool until_idle, int drain_on_stop_ms) {
+  // Outstanding messages point into the window: a second Run would clear it under them.
+  if (ran_) return FailedPrecondition("KafkaRelay::Run runs once per relay");
+  ran_ = true;
   auto recorded = store_.GetSinkPosition(kKafkaSinkName);
   if (recorded.ok()) {
     auto seq = ParseDecimal(recorded->substr(0, recorded->find(' ')));
@@ -210,7 +215,6 @@ Status KafkaRelay::Run(const std::atomic<bool>& stop, bool until_idle, int drain
     return recorded.status();
   }
   read_upto_ = position_;
-  impl_->window.clear();
   using Clock = std::chrono::steady_clock;
   auto last_record = Clock::now();
   while (!stop.load()) {
@@ -235,11 +239,16 @@ Status KafkaRelay::Run(const std::atomic<bool>& stop, bool until_idle, int drain
     }
     if (until_idle && !read_any && impl_->window.empty()) return Status::Ok();
   }
-  // Stopping: give outstanding events a moment to be acknowledged.
+  // Stopping (the daemon stops the relay after its last commit): ship what
+  // the outbox still holds and wait for the reports, for a bounded time;
+  // whatever is left goes at the next start.
   const auto deadline = Clock::now() + std::chrono::milliseconds(drain_on_stop_ms);
-  while (!impl_->window.empty() && Clock::now() < deadline && delivery_error_.empty()) {
-    rd_kafka_poll(impl_->producer, 20);
+  while (Clock::now() < deadline && delivery_error_.empty()) {
+    bool read_any = false;
+    ROTOR_RETURN_IF_ERROR(Fill(&read_any));
+    rd_kafka_poll(impl_->producer, read_any ? 0 : 20);
     Advance();
+    if (!read_any && impl_->window.empty()) break;
   }
   return RecordPosition();
 }

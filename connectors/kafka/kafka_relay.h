@@ -60,17 +60,18 @@ class KafkaRelay {
   KafkaRelay& operator=(const KafkaRelay&) = delete;
 
   // Run ships outbox entries until `stop` is set (then waits up to
-  // `drain_on_stop_ms` for outstanding reports and records the position),
+  // `drain_on_stop_ms` to ship what the outbox holds and collect the reports,
+  // then records the position),
   // or, when `until_idle` is set, until the outbox holds nothing more and
   // every event read was acknowledged. Returns the first error: a failed
-  // delivery, a fatal producer error, or a store error.
+  // delivery, a fatal producer error, or a store error. Runs once per relay.
   Status Run(const std::atomic<bool>& stop, bool until_idle = false, int drain_on_stop_ms = 5000);
 
   uint64_t position() const { return position_; }
   uint64_t acknowledged() const { return acknowledged_; }
 
   // Internal: entry points of librdkafka's callbacks.
-  void OnDelivery(uint64_t seq, int err, const std::string& reason);
+  void OnDelivery(void* slot, int err, const std::string& reason);
   void Log(const std::string& line) const {
     if (options_.log) options_.log(line);
   }
@@ -92,6 +93,7 @@ class KafkaRelay {
   uint64_t read_upto_ = 0;  // last seq handed to the producer
   uint64_t acknowledged_ = 0;
   std::string delivery_error_;  // the first failed delivery report
+  bool ran_ = false;
 };
 
 }  // namespace rotor

@@ -47,6 +47,7 @@ std::vector<KafkaSetting> AuditProducerDefaults() {
       // partition, so its events stay in order. murmur2_random is the Java
       // client's partitioner, so other producers of the topic agree with it.
       {"partitioner", "murmur2_random"},
+      {"log_level", "4"},  // warnings and errors; the relay logs its own progress
   };
 }
 

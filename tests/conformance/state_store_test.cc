@@ -398,6 +398,56 @@ TEST(LmdbStateStore, ReadOnlyProcessReadsBesideTheWriter) {
   EXPECT_EQ(writer->ReadOutbox(0, 10)->size(), 2u);
 }
 
+// rotor-relay opens the daemon's store from another process as a sink
+// writer: it reads the outbox and records its own position (which the
+// daemon then sees), and every other write is refused.
+TEST(LmdbStateStore, SinkWriterProcessRecordsItsPositionBesideTheWriter) {
+  TempDir dir;
+  auto writer = MustOpen(dir.path());
+  ASSERT_NE(writer, nullptr);
+  ASSERT_TRUE(writer->Commit({Write("svc-a", "{\"e\":1}"), Write("svc-b", "{\"e\":2}")}).ok());
+
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int code = 0;
+    {
+      auto relay = LmdbStateStore::Open(dir.path(), Mode::kSinkWriter);
+      if (!relay.ok()) {
+        code = 10;
+      } else if (auto o = (*relay)->ReadOutbox(0, 10); !o.ok() || o->size() != 2) {
+        code = 11;
+      } else if (!(*relay)->SetSinkPosition("kafka", std::to_string(o->back().seq)).ok()) {
+        code = 12;
+      } else if ((*relay)->Commit({Write("svc-c", "")}).code() != StatusCode::kFailedPrecondition) {
+        code = 13;
+      } else if ((*relay)->TrimOutbox(1).code() != StatusCode::kFailedPrecondition) {
+        code = 14;
+      } else if ((*relay)->EnqueueCommand({}).code() != StatusCode::kFailedPrecondition) {
+        code = 15;
+      }
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "see the child's exit codes in the test";
+
+  auto position = writer->GetSinkPosition("kafka");
+  ASSERT_TRUE(position.ok()) << position.status().ToString();
+  EXPECT_EQ(*position, std::to_string(writer->ReadOutbox(0, 10)->back().seq));
+  EXPECT_TRUE(writer->Commit({Write("svc-c", "{\"e\":3}")}).ok());
+  EXPECT_EQ(writer->ReadOutbox(0, 10)->size(), 3u);
+}
+
+TEST(LmdbStateStore, SinkWriterOpenWithoutStoreIsNotFound) {
+  TempDir dir;
+  auto store = LmdbStateStore::Open(dir.path() + "/nothing", Mode::kSinkWriter);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kNotFound);
+}
+
 TEST(LmdbStateStore, ReadOnlyOpenWithoutStoreIsNotFound) {
   TempDir dir;
   auto store = LmdbStateStore::Open(dir.path() + "/nothing", Mode::kReadOnly);

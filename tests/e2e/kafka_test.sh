@@ -113,3 +113,35 @@ result=$(node "$ROTOR_SOURCE_DIR/tests/kafka/group_consumer.js" "$BOOTSTRAP" rot
   fail "kafkajs consumer group: $result"
 echo "  kafkajs: $result"
 pass "a kafkajs consumer group reads every event with the documented envelope"
+
+# Backlog policy pause-routine: with every broker down the backlog passes its
+# bound; scheduled renewals wait, an emergency rotation still runs, and
+# renewals resume once Kafka has caught up.
+cat >"$WORK/small.yaml" <<'YAML'
+version: 1
+groups:
+  - name: key
+    count: 20
+    policy: {lifetime: 6s, grace: 1s}
+YAML
+P=$WORK/paused
+commits() { cat "$P"/audit/journal-*.jsonl 2>/dev/null | grep -c '"type":"dev.rotor.rotation.committed"' || true; }
+mock_cmd "down all"
+start_daemon "$P" "$WORK/small.yaml" --kafka "$BOOTSTRAP" --kafka-backlog-limit 50 \
+  --kafka-backlog-policy pause-routine
+wait_for 30 "the first issuance of 20 keys" all_active "$P" 20
+wait_for 10 "the backlog alert" grep -q '"Kafka backlog passed its bound"' "$P.log"
+first=$(commits)
+sleep 8  # past every key's renewal point (2/3 of 6 s)
+held=$(commits)
+[ "$held" -eq "$first" ] || fail "routine renewals ran while paused: $first then $held commits"
+"$ROTOR_BIN" revoke key-3 --compromised --data-dir "$P" >/dev/null
+emergency_done() { [ "$(commits)" -gt "$held" ]; }
+wait_for 15 "the emergency rotation while paused" emergency_done
+pass "past the backlog bound, routine renewals wait ($held commits held) and an emergency rotation runs"
+mock_cmd "up all"
+resumed() { [ "$(commits)" -gt $((held + 10)) ]; }
+wait_for 60 "renewals to resume once Kafka caught up" resumed
+grep -q '"Kafka backlog back under its bound"' "$P.log" || fail "no 'back under its bound' log line"
+stop_daemon
+pass "renewals resume once the backlog is back under its bound"

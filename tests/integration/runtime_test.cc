@@ -160,6 +160,31 @@ TEST_F(RuntimeTest, OperatorCommandsReachTheOwningShard) {
   EXPECT_FALSE(runtime_->Rotate("svc-1").ok()) << "a stopped runtime must refuse commands";
 }
 
+// The Kafka backlog policy pause-routine: scheduled renewals wait while
+// paused; operator and emergency rotations still run; releasing the pause
+// lets the held renewals go.
+TEST_F(RuntimeTest, PausedRoutineRenewalsWaitWhileOperatorAndEmergencyRotationsRun) {
+  Start(12);
+  ASSERT_TRUE(WaitFor([&] { return Committed() == 12 && Resting(); }));
+  runtime_->SetRoutinePaused(true);
+  world_.clock.Advance(Duration::Minutes(41));  // every identity is due for renewal
+  ASSERT_TRUE(WaitFor([&] { return runtime_->Snapshot().due == 12; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // 150 ticks of 2 ms
+  EXPECT_EQ(Committed(), 12u) << "a routine renewal ran while paused";
+
+  ASSERT_TRUE(runtime_->Rotate("svc-3").ok());
+  ASSERT_TRUE(runtime_->Revoke("svc-5").ok());
+  ASSERT_TRUE(WaitFor([&] { return Committed() == 14 && Resting(); })) << Committed();
+  EXPECT_EQ(world_.store.Get("svc-3")->current->generation, 2u);
+  EXPECT_EQ(*world_.sink.ListGenerations("svc-5"), std::vector<uint64_t>{2});
+  EXPECT_EQ(world_.store.Get("svc-4")->current->generation, 1u);
+
+  runtime_->SetRoutinePaused(false);
+  ASSERT_TRUE(WaitFor([&] { return Committed() == 24 && Resting(); })) << Committed();
+  ExpectConsistent(2);
+  runtime_->Stop(Duration::Seconds(5));
+}
+
 TEST_F(RuntimeTest, DeliveryRejectionRollsBackThroughTheActors) {
   Start(5);
   ASSERT_TRUE(WaitFor([&] { return Committed() == 5 && Resting(); }));
