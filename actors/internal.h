@@ -7,6 +7,7 @@
 #include <array>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -18,6 +19,7 @@
 #include "engine/effect_runner.h"
 #include "engine/rotation.h"
 #include "engine/timer_wheel.h"
+#include "engine/token_bucket.h"
 
 namespace rotor::actors {
 
@@ -56,6 +58,26 @@ struct EffectRequest {
   caf::actor reply_to;
 };
 
+// IssuerBuckets: the token buckets of ARCHITECTURE §4, one per issuer, shared
+// by the shards of this node. Thread-safe.
+class IssuerBuckets {
+ public:
+  IssuerBuckets(double rate, double burst) : rate_(rate), burst_(burst > 0 ? burst : rate) {}
+  bool TryTake(CredentialKind issuer_of, Instant now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = buckets_.find(static_cast<int>(issuer_of));
+    if (it == buckets_.end()) it = buckets_.emplace(static_cast<int>(issuer_of), TokenBucket(rate_, burst_, now)).first;
+    return it->second.TryTake(now);
+  }
+
+ private:
+  const double rate_;
+  const double burst_;
+  std::mutex mu_;
+  // Keyed by the kind issued: each kind has exactly one issuer on a node.
+  std::unordered_map<int, TokenBucket> buckets_;  // guarded by mu_
+};
+
 // Everything an actor may touch besides its own state. Constant after the
 // runtime starts; outlives every actor.
 struct Context {
@@ -65,7 +87,8 @@ struct Context {
   BatchWorker<StoreJob>* store_writer = nullptr;
   BatchWorker<EffectRequest>* crypto_worker = nullptr;
   BatchWorker<EffectRequest>* file_worker = nullptr;
-  RenewalPolicy retire_policy;  // for identities whose group left the fleet
+  IssuerBuckets* issuers = nullptr;  // null: admission is not rate-limited
+  RenewalPolicy retire_policy;       // for identities whose group left the fleet
   // Set while routine rotations are held (the Kafka backlog policy
   // pause-routine); owned by the runtime.
   const std::atomic<bool>* routine_paused = nullptr;

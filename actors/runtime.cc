@@ -59,6 +59,10 @@ class CafRuntime final : public RotationRuntime {
     ctx_.crypto_worker = crypto_worker_.get();
     ctx_.file_worker = file_worker_.get();
     ctx_.routine_paused = &routine_paused_;
+    if (options.issuer_rate > 0) {
+      issuers_ = std::make_unique<IssuerBuckets>(options.issuer_rate, options.issuer_burst);
+      ctx_.issuers = issuers_.get();
+    }
 
     cfg_.set("scheduler.max-threads", options.caf_threads);
     cfg_.set("logger.console", caf::atom("none"));
@@ -174,6 +178,7 @@ class CafRuntime final : public RotationRuntime {
   std::unique_ptr<BatchWorker<StoreJob>> store_writer_;
   std::unique_ptr<BatchWorker<EffectRequest>> crypto_worker_;
   std::unique_ptr<BatchWorker<EffectRequest>> file_worker_;
+  std::unique_ptr<IssuerBuckets> issuers_;
   caf::actor_system_config cfg_;
   std::unique_ptr<caf::actor_system> system_;
   std::vector<caf::actor> shards_;

@@ -56,6 +56,13 @@ struct RuntimeOptions {
   size_t crypto_batch = 64;
   size_t caf_threads = 2;
   int64_t tick_millis = 20;
+  // Admission of issuances per issuer (the managed CA's intermediate for
+  // certificates, its root for the intermediate, rotor itself for API keys),
+  // shared by every shard: a token bucket of `issuer_rate` per second holding
+  // up to `issuer_burst` (0: one second's worth). 0 = unlimited. Emergency
+  // rotations are admitted first and never wait for a token.
+  double issuer_rate = 0;
+  double issuer_burst = 0;
   std::string audit_source = "/rotor";
 };
 

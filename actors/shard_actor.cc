@@ -24,6 +24,9 @@ Event MakeEvent(EventType type) {
   return e;
 }
 
+// Priority classes of admission (ARCHITECTURE §4).
+enum ReadyClass : size_t { kEmergencyClass = 0, kOverdueClass = 1, kRoutineClass = 2 };
+
 // Park keeps a resting record in its compact form and arms its timer.
 void Park(Self* self, const RotationRecord& record) {
   auto& st = self->state;
@@ -92,9 +95,6 @@ void Activate(Self* self, const Context* ctx, const std::string& id, const Event
   st.active.emplace(id, std::move(actor));
 }
 
-// Priority classes of admission (ARCHITECTURE §4).
-enum ReadyClass : size_t { kEmergencyClass = 0, kOverdueClass = 1, kRoutineClass = 2 };
-
 // FireDue moves every identity whose instant has come from the wheel to its
 // ready queue.
 void FireDue(Self* self, Instant now) {
@@ -118,18 +118,34 @@ void FireDue(Self* self, Instant now) {
   }
 }
 
-// NextReady pops the highest-priority ready identity still resting and ready.
-std::optional<std::string> NextReady(Self* self) {
+// NextReady pops the highest-priority ready identity still resting and ready,
+// with its class.
+std::optional<std::pair<std::string, ReadyClass>> NextReady(Self* self) {
   auto& st = self->state;
-  for (auto& queue : st.ready) {
+  for (size_t cls = 0; cls < st.ready.size(); ++cls) {
+    auto& queue = st.ready[cls];
     while (!queue.empty()) {
       std::string id = std::move(queue.front());
       queue.pop_front();
       auto it = st.resting.find(id);
-      if (it != st.resting.end() && it->second.ready) return id;
+      if (it != st.resting.end() && it->second.ready)
+        return std::make_pair(std::move(id), static_cast<ReadyClass>(cls));
     }
   }
   return std::nullopt;
+}
+
+// Admissible: the issuer of a non-emergency wake that would start an
+// issuance has a token for it (a wake that only retires an old version, or
+// moves a group, issues nothing and needs none).
+bool Admissible(Self* self, const Context* ctx, const std::string& id, const Event& first, ReadyClass cls,
+                Instant now) {
+  if (!ctx->issuers || cls == kEmergencyClass || first.type != EventType::kDue) return true;
+  auto record = Peek(self, id);
+  if (!record) return true;
+  StepResult trial = Step(*record, first, now, PolicyFor(ctx, self->state.fleet.get(), record->group));
+  if (trial.record.phase != Phase::kIssuing) return true;
+  return ctx->issuers->TryTake(record->kind, now);
 }
 
 void Tick(Self* self, const Context* ctx) {
@@ -138,36 +154,44 @@ void Tick(Self* self, const Context* ctx) {
     st.ticking = false;
     return;
   }
-  FireDue(self, ctx->ports.clock->Now());
+  const Instant now = ctx->ports.clock->Now();
+  FireDue(self, now);
   const bool paused = ctx->routine_paused != nullptr && ctx->routine_paused->load(std::memory_order_relaxed);
   if (!paused && !st.held.empty()) {
     // Back in the routine queue: they are still ready. One that was re-armed
     // or activated meanwhile is skipped by NextReady.
-    for (auto& id : st.held) st.ready[kRoutineClass].push_back(std::move(id));
+    for (auto& held : st.held) st.ready[kRoutineClass].push_back(std::move(held));
     st.held.clear();
   }
   while (st.ready_count > 0 && st.active.size() < ctx->options.max_active_per_shard) {
-    auto id = NextReady(self);
-    if (!id) break;
-    const RestingEntry& entry = st.resting.at(*id);
-    const bool remove = st.removed.count(*id) > 0 && IsResting(entry.phase);
+    auto next = NextReady(self);
+    if (!next) break;
+    const auto& [id, cls] = *next;
+    const RestingEntry& entry = st.resting.at(id);
+    const bool remove = st.removed.count(id) > 0 && IsResting(entry.phase);
     // Paused (the Kafka backlog policy pause-routine): a scheduled renewal of
     // an active identity waits, still ready; rotations under way, retirements
     // of removed identities, regroups, operator and emergency rotations go on.
-    if (paused && !remove && st.regroup.count(*id) == 0 && entry.phase == Phase::kActive) {
-      auto record = Peek(self, *id);
+    if (paused && !remove && st.regroup.count(id) == 0 && entry.phase == Phase::kActive) {
+      auto record = Peek(self, id);
       if (record && !record->emergency) {
-        st.held.push_back(*id);
+        st.held.push_back(id);
         continue;
       }
     }
     Event first = MakeEvent(remove ? EventType::kRemove : EventType::kDue);
-    if (auto move = st.regroup.find(*id); !remove && move != st.regroup.end()) {
+    auto move = st.regroup.find(id);
+    if (!remove && move != st.regroup.end()) {
       first = MakeEvent(EventType::kRegroup);
       first.group = move->second;
-      st.regroup.erase(move);
     }
-    Activate(self, ctx, *id, first);
+    if (!Admissible(self, ctx, id, first, cls, now)) {
+      // Out of tokens: it keeps its place; the next tick tries again.
+      st.ready[cls].push_front(id);
+      break;
+    }
+    if (!remove && move != st.regroup.end()) st.regroup.erase(move);
+    Activate(self, ctx, id, first);
   }
   self->delayed_send(self, std::chrono::milliseconds(ctx->options.tick_millis), tick_atom::value);
 }

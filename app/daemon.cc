@@ -288,6 +288,7 @@ int RunDaemon(const DaemonOptions& opt) {
   }
   RuntimeOptions options;
   options.audit_source = source;
+  options.issuer_rate = opt.issuer_rate;
   auto runtime = RotationRuntime::Create(ports, options);
   runtime->Start(fleet, std::move(plan.records), plan.removed_ids, plan.moved);
   plan = ReconcilePlan{};

@@ -14,6 +14,7 @@ struct DaemonOptions {
   std::string data_dir = "./rotor-data";
   std::string config;
   double duration_seconds = 0;  // 0: until SIGINT/SIGTERM
+  double issuer_rate = 0;       // issuances per second per issuer; 0: unlimited
   bool progress = true;         // one-line progress when stderr is a terminal
   // Kafka (rotor-relay, supervised): empty bootstrap means no Kafka.
   std::string kafka_bootstrap;

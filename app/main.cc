@@ -84,6 +84,9 @@ static int Main(int argc, char** argv) {
   AddDataDir(run, &run_opt.data_dir);
   run->add_option("--duration", run_opt.duration_seconds, "Stop after this many seconds (default: until Ctrl-C)")
       ->check(SecondsValidator());
+  run->add_option("--issuer-rate", run_opt.issuer_rate,
+                  "Admit at most this many issuances per second per issuer, bursts of one second (default: unlimited)")
+      ->check(CLI::NonNegativeNumber);
   run->add_flag("--no-progress", no_progress, "No live progress line, even on a terminal");
   run->add_flag("--quiet", quiet, "Log warnings and errors only");
   run->add_option("--kafka", run_opt.kafka_bootstrap,

@@ -2,12 +2,8 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <map>
 #include <set>
-#include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "engine/audit.h"
 #include "engine/rotation.h"
@@ -53,20 +49,14 @@ RotationRecord Redeclare(const RotationRecord& old, const GroupSpec& group, Inst
 
 StatusOr<ReconcilePlan> Reconcile(StateStore& store, const FleetSpec& fleet, const Hasher& hasher, Instant now,
                                   const std::string& source) {
-  // Hash tables, not ordered ones: at a million identities the ordered map's
-  // string comparisons were a third of the start time.
-  std::unordered_map<std::string, RotationRecord> stored;
-  if (auto count = store.Count(); count.ok()) stored.reserve(*count);
+  std::map<std::string, RotationRecord> stored;
   ROTOR_RETURN_IF_ERROR(store.ForEach([&](const RotationRecord& r) {
     stored.emplace(r.id, r);
     return true;
   }));
   ReconcilePlan plan;
   std::vector<StoreWrite> writes;
-  std::unordered_set<std::string_view> declared_ids;  // views of the fleet's ids
-  size_t declared_count = 0;
-  for (const auto& group : fleet.groups) declared_count += group.identities.size();
-  declared_ids.reserve(declared_count);
+  std::set<std::string> declared_ids;
   for (const auto& group : fleet.groups) {
     for (const auto& id : group.identities) {
       declared_ids.insert(id);
@@ -92,14 +82,12 @@ StatusOr<ReconcilePlan> Reconcile(StateStore& store, const FleetSpec& fleet, con
   }
   plan.declared = writes.size();
   ROTOR_RETURN_IF_ERROR(CommitInBatches(store, writes));
-  plan.records.reserve(writes.size() + stored.size());
   for (auto& w : writes) plan.records.push_back(std::move(w.record));
   for (auto& [id, r] : stored) {
     if (r.phase == Phase::kRetired) continue;
     if (!declared_ids.count(id)) plan.removed_ids.push_back(id);
     plan.records.push_back(std::move(r));
   }
-  std::sort(plan.removed_ids.begin(), plan.removed_ids.end());
   return plan;
 }
 

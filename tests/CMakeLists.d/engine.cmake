@@ -20,7 +20,7 @@ rotor_cc_library(rotor_test_support
 target_compile_definitions(rotor_test_support PRIVATE ROTOR_DEFAULT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
 foreach(t time_test policy_test json_audit_test record_codec_test rotation_table_test rotation_random_test
-          crash_recovery_test rotation_not_after_test timer_wheel_test audit_stream_test)
+          crash_recovery_test rotation_not_after_test timer_wheel_test audit_stream_test token_bucket_test)
   rotor_cc_test(${t} SRCS ${ROTOR_ENGINE_TESTS_DIR}/unit/${t}.cc DEPS rotor_engine rotor_test_support
                 LABELS unit)
 endforeach()

@@ -57,7 +57,7 @@ class RuntimeTest : public ::testing::Test {
  protected:
   RuntimeTest() : world_(kT0) {}
 
-  void Start(int n) {
+  void Start(int n, double issuer_rate = 0) {
     n_ = n;
     fleet_ = std::make_shared<const FleetSpec>(MakeFleet("payments", HourlyPolicy(), Ids(n)));
     auto plan = app::Reconcile(world_.store, *fleet_, world_.hasher, kT0, "/rotor/test");
@@ -68,6 +68,7 @@ class RuntimeTest : public ::testing::Test {
     RuntimeOptions options;
     options.shards = 3;
     options.tick_millis = 2;
+    options.issuer_rate = issuer_rate;
     runtime_ = RotationRuntime::Create(ports, options);
     runtime_->Start(fleet_, std::move(plan->records), plan->removed_ids);
   }
@@ -109,6 +110,30 @@ class RuntimeTest : public ::testing::Test {
   std::unique_ptr<RotationRuntime> runtime_;
   int n_ = 0;
 };
+
+TEST_F(RuntimeTest, IssuerTokenBucketPacesIssuancesOnTheInjectedClock) {
+  // 10 issuances a second, burst 10, shared by the three shards. The virtual
+  // clock stands still unless advanced, so the counts are exact.
+  Start(60, /*issuer_rate=*/10);
+  ASSERT_TRUE(WaitFor([&] { return Committed() == 10 && Resting(); })) << Committed();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Committed(), 10u) << "issued past the burst without time passing";
+  EXPECT_EQ(runtime_->Snapshot().due, 50u);
+  world_.clock.Advance(Duration::Millis(500));  // five tokens
+  ASSERT_TRUE(WaitFor([&] { return Committed() == 15 && Resting(); })) << Committed();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Committed(), 15u);
+  // A long pause refills only up to the burst.
+  world_.clock.Advance(Duration::Minutes(1));
+  ASSERT_TRUE(WaitFor([&] { return Committed() == 25 && Resting(); })) << Committed();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Committed(), 25u);
+  for (uint64_t want : {35, 45, 55, 60}) {
+    world_.clock.Advance(Duration::Seconds(1));
+    ASSERT_TRUE(WaitFor([&] { return Committed() == want && Resting(); })) << Committed() << " want " << want;
+  }
+  ExpectConsistent(1);
+}
 
 TEST_F(RuntimeTest, RotatesAFleetThroughVirtualDays) {
   Start(60);
