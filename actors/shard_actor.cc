@@ -3,6 +3,7 @@
 // activates identity actors when due or addressed, highest priority first,
 // at most max_active_per_shard at a time.
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -101,6 +102,13 @@ void FireDue(Self* self, Instant now) {
   auto& st = self->state;
   std::vector<TimerWheel<void*>::Fired> fired;
   st.wheel.PopDue(now.micros, &fired);
+  // In due order, ties by id: the order the ordered due queue this replaced
+  // kept, so a fleet's first issuance runs in id order as before.
+  std::sort(fired.begin(), fired.end(), [](const auto& a, const auto& b) {
+    if (a.due_micros != b.due_micros) return a.due_micros < b.due_micros;
+    return static_cast<const RestingMap::value_type*>(a.payload)->first <
+           static_cast<const RestingMap::value_type*>(b.payload)->first;
+  });
   for (const auto& f : fired) {
     auto* element = static_cast<RestingMap::value_type*>(f.payload);
     RestingEntry& e = element->second;
