@@ -15,6 +15,7 @@ rotor_cc_library(rotor_test_support
     ${ROTOR_ENGINE_TESTS_DIR}/support/rotation_driver.cc
     ${ROTOR_ENGINE_TESTS_DIR}/support/printers.cc
     ${ROTOR_ENGINE_TESTS_DIR}/support/test_paths.cc
+    ${ROTOR_ENGINE_TESTS_DIR}/support/shell_command.cc
   PUBLIC_DEPS rotor_engine
 )
 target_compile_definitions(rotor_test_support PRIVATE ROTOR_DEFAULT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

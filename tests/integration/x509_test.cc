@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/shell_command.h"
 #include "tests/support/test_paths.h"
 
 namespace rotor::x509 {
@@ -35,24 +36,8 @@ namespace {
 
 // --- Child processes -----------------------------------------------------------
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-// Run runs `command` through sh with stderr folded into stdout. Every
-// command the tests build starts with `timeout`, so none can hang the suite.
-CommandResult RunCommand(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) result.output.append(buf, n);
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using testing::CommandResult;
+using testing::RunCommand;
 
 bool HaveTool(const char* tool) {
   return RunCommand(std::string("command -v ") + tool).exit_code == 0;
