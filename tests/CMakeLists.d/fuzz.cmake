@@ -7,11 +7,12 @@
 # Seeds: tests/fuzz/corpus/<target>/ plus, where real inputs exist, the
 # directories named in ROTOR_FUZZ_SEEDS_<target>.
 set(ROTOR_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR}/../fuzz)
-set(ROTOR_FUZZ_TARGETS fleet_loader control_request journal state_machine)
+set(ROTOR_FUZZ_TARGETS fleet_loader control_request journal state_machine cert_scan)
 set(ROTOR_FUZZ_DEPS_fleet_loader rotor_fleet)
 set(ROTOR_FUZZ_DEPS_control_request rotor_app)
 set(ROTOR_FUZZ_DEPS_journal rotor_engine rotor_crypto)
 set(ROTOR_FUZZ_DEPS_state_machine rotor_engine rotor_test_support)
+set(ROTOR_FUZZ_DEPS_cert_scan rotor_crypto)
 set(ROTOR_FUZZ_SEEDS_fleet_loader ${PROJECT_SOURCE_DIR}/tests/data/fleets ${PROJECT_SOURCE_DIR}/examples
     ${PROJECT_SOURCE_DIR}/deploy)
 
