@@ -38,19 +38,23 @@ bool KnownSubcommand(CLI::App& parent, const std::string& name, const std::strin
   return false;
 }
 
-// SecondsValidator accepts a non-negative number of seconds and says so
+// NumberValidator accepts a non-negative number up to 1e9 and says so
 // plainly otherwise (CLI11's range check prints the largest double).
-CLI::Validator SecondsValidator() {
+CLI::Validator NumberValidator(const std::string& what, const std::string& name) {
   return CLI::Validator(
-      [](std::string& text) -> std::string {
+      [what](std::string& text) -> std::string {
         char* end = nullptr;
         const double v = std::strtod(text.c_str(), &end);
         if (text.empty() || *end != '\0' || !(v >= 0) || v > 1e9) {
-          return "\"" + text + "\" is not a number of seconds (0 to 1000000000)";
+          return "\"" + text + "\" is not " + what + " (0 to 1000000000)";
         }
         return "";
       },
-      "SECONDS");
+      name);
+}
+
+CLI::Validator SecondsValidator() {
+  return NumberValidator("a number of seconds", "SECONDS");
 }
 
 // AddDueRule adds the flags that say when a certificate counts as due.
@@ -86,7 +90,7 @@ static int Main(int argc, char** argv) {
       ->check(SecondsValidator());
   run->add_option("--issuer-rate", run_opt.issuer_rate,
                   "Admit at most this many issuances per second per issuer, bursts of one second (default: unlimited)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NumberValidator("a rate per second", "RATE"));
   run->add_flag("--no-progress", no_progress, "No live progress line, even on a terminal");
   run->add_flag("--quiet", quiet, "Log warnings and errors only");
   run->add_option("--kafka", run_opt.kafka_bootstrap,
