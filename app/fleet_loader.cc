@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <new>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -894,16 +896,73 @@ bool FindUnterminatedQuote(const YAML::Node& node, std::string_view text, int de
   return false;
 }
 
+// DocumentMarks notes where each document of a YAML stream starts and where
+// its first content is, without building it. ParseFleet walks at most two
+// documents with it instead of YAML::LoadAll: yaml-cpp 0.7's LoadAll never
+// returns on some malformed streams (a lone ',' yields endless empty
+// documents without consuming input) and exhausts memory. Found by
+// tests/fuzz/fleet_loader_fuzz.cc; regression input in
+// tests/fuzz/regressions/fleet_loader/.
+class DocumentMarks final : public YAML::EventHandler {
+ public:
+  struct Document {
+    YAML::Mark start;
+    std::optional<YAML::Mark> content;
+  };
+  std::vector<Document> documents;
+  YAML::Mark last;  // the furthest event seen
+
+  // YAML::EventHandler:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    documents.push_back({mark, std::nullopt});
+    Seen(mark);
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Content(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Content(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+    Content(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    Content(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    Content(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Seen(const YAML::Mark& mark) {
+    if (mark.pos > last.pos) last = mark;
+  }
+  void Content(const YAML::Mark& mark) {
+    Seen(mark);
+    if (!documents.empty() && !documents.back().content) documents.back().content = mark;
+  }
+};
+
 }  // namespace
 
 StatusOr<FleetSpec> ParseFleet(std::string_view yaml_text, const std::string& source_name, Instant now) {
   FleetParser parser(source_name, now);
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml_text));
-    if (docs.empty()) return parser.Parse(YAML::Node());
-    if (docs.size() > 1) {
-      return parser.ErrorAt(docs[1], "a fleet file holds one YAML document; this is a second one");
+    std::istringstream stream{std::string(yaml_text)};
+    YAML::Parser events(stream);
+    DocumentMarks marks;
+    size_t handled = 0;
+    while (handled < 2 && events.HandleNextDocument(marks)) ++handled;
+    if (handled == 0) return parser.Parse(YAML::Node());
+    if (handled == 2) {
+      const auto& docs = marks.documents;
+      if (docs.size() < 2 || docs[1].start.pos <= docs[0].start.pos) {
+        // A "document" that consumed nothing: input yaml-cpp cannot read.
+        return parser.ErrorAt(marks.last, "YAML syntax error: unexpected character after this point");
+      }
+      return parser.ErrorAt(docs[1].content.value_or(docs[1].start),
+                            "a fleet file holds one YAML document; this is a second one");
     }
+    std::vector<YAML::Node> docs{YAML::Load(std::string(yaml_text))};
     YAML::Node open_quote;
     std::set<int> seen;
     if (FindUnterminatedQuote(docs[0], yaml_text, 0, &seen, &open_quote)) {
