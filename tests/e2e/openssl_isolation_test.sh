@@ -65,17 +65,25 @@ pass "rotor-relay LD_BIND_NOW bindings: every libcrypto symbol from OpenSSL 3"
 # A TLS handshake from librdkafka to openssl s_server (security.protocol=ssl).
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/tls.key" -out "$WORK/tls.pem" \
   -days 1 -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# s_server quits at the end of its stdin: keep it open for the handshake.
-(sleep 15 | openssl s_server -accept "127.0.0.1:$port" -cert "$WORK/tls.pem" -key "$WORK/tls.key" -naccept 1 \
-  >"$WORK/s_server.out" 2>&1) &
-server=$!
-wait_for 10 "s_server listening" grep -q '^ACCEPT' "$WORK/s_server.out"
-# s_server speaks no Kafka: after the handshake the metadata request fails and
-# the relay gives up (exit 1); what counts is the verified handshake.
-LD_DEBUG=files LD_DEBUG_OUTPUT="$WORK/relay-files" "$ROTOR_RELAY" consume --bootstrap "127.0.0.1:$port" \
-  -X security.protocol=ssl -X ssl.ca.location="$WORK/tls.pem" -X debug=security >"$WORK/relay-tls.out" 2>&1 || true
-kill "$server" 2>/dev/null || true
+# s_server quits at the end of its stdin: keep it open for the handshake. On a
+# loaded machine the relay can give up before the handshake ends, so up to
+# three attempts, each with a fresh server; one verified handshake is enough.
+for attempt in 1 2 3; do
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  (sleep 20 | openssl s_server -accept "127.0.0.1:$port" -cert "$WORK/tls.pem" -key "$WORK/tls.key" -naccept 1 \
+    >"$WORK/s_server.out" 2>&1) &
+  server=$!
+  wait_for 10 "s_server listening" grep -q '^ACCEPT' "$WORK/s_server.out"
+  # s_server speaks no Kafka: after the handshake the metadata request fails
+  # and the relay gives up (exit 1); what counts is the verified handshake.
+  rm -f "$WORK"/relay-files.*
+  LD_DEBUG=files LD_DEBUG_OUTPUT="$WORK/relay-files" "$ROTOR_RELAY" consume --bootstrap "127.0.0.1:$port" \
+    -X security.protocol=ssl -X ssl.ca.location="$WORK/tls.pem" -X debug=security >"$WORK/relay-tls.out" 2>&1 || true
+  kill "$server" 2>/dev/null || true
+  pkill -f "s_server -accept 127.0.0.1:$port" 2>/dev/null || true
+  grep -q "Broker SSL certificate verified" "$WORK/relay-tls.out" && break
+  echo "  attempt $attempt: no verified handshake yet"
+done
 grep -q "Broker SSL certificate verified" "$WORK/relay-tls.out" ||
   fail "librdkafka did not verify s_server's certificate: $(grep -i ssl "$WORK/relay-tls.out" | head -5)"
 grep -q "BEGIN SSL SESSION PARAMETERS" "$WORK/s_server.out" ||
