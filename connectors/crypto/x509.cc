@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "connectors/crypto/random.h"
+#include "engine/utf8.h"
 
 namespace rotor::x509 {
 
@@ -119,40 +120,6 @@ bool FitsPrintableString(std::string_view s) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     std::string_view(" '()+,-./:=?").find(c) != std::string_view::npos;
     if (!ok) return false;
-  }
-  return true;
-}
-
-// ValidUtf8: a UTF8String must hold well-formed UTF-8 (no overlongs,
-// surrogates, or code points past U+10FFFF).
-bool ValidUtf8(std::string_view s) {
-  CBS cbs;
-  CBS_init(&cbs, Bytes(s), s.size());
-  while (CBS_len(&cbs) > 0) {
-    uint8_t c = 0;
-    if (!CBS_get_u8(&cbs, &c)) return false;
-    if (c < 0x80) continue;
-    size_t n = 0;
-    uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    for (size_t k = 0; k < n; ++k) {
-      uint8_t cc = 0;
-      if (!CBS_get_u8(&cbs, &cc) || (cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    constexpr uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMinForLength[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
   }
   return true;
 }

@@ -28,15 +28,10 @@
 namespace rotor {
 namespace {
 
+using testing::ReadFile;
+
 using testing::CommandResult;
 using testing::RunCommand;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void WriteAll(const std::string& path, const std::string& data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -59,7 +54,7 @@ class Fixtures : public ::testing::Test {
     const auto exe_dir = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
     const std::string base = (ec ? std::string("/tmp") : exe_dir.string()) + "/test-data";
     ::mkdir(base.c_str(), 0700);
-    dir_ = new std::string(base + "/import-" + std::to_string(std::hash<std::string>()(ReadAll(script))));
+    dir_ = new std::string(base + "/import-" + std::to_string(std::hash<std::string>()(ReadFile(script))));
     struct stat st;
     if (::stat((*dir_ + "/in").c_str(), &st) == 0) return;
     testing::TempDir fresh("rotor-import");
@@ -74,7 +69,7 @@ class Fixtures : public ::testing::Test {
     dir_ = nullptr;
   }
   static std::string In(const std::string& name) { return *dir_ + "/in/" + name; }
-  static std::vector<InventoryItem> Scan(const std::string& name) { return x509::ScanBytes(ReadAll(In(name)), name); }
+  static std::vector<InventoryItem> Scan(const std::string& name) { return x509::ScanBytes(ReadFile(In(name)), name); }
 
   // OpensslEnd returns what `openssl x509 -enddate` says, as an instant.
   static Instant OpensslNotAfter(const std::string& path, const std::string& inform = "PEM");
@@ -309,7 +304,7 @@ TEST_F(Fixtures, ABadBlockInABundleIsReportedAndTheRestImports) {
 TEST_F(Fixtures, TruncatedDerInsideValidBase64IsNamed) {
   // Drop the last 4 base64 characters: still a multiple of 4, so the base64
   // decodes, and the DER is short.
-  std::string pem = ReadAll(In("leaf.pem"));
+  std::string pem = ReadFile(In("leaf.pem"));
   const size_t end = pem.find("\n-----END");
   pem.erase(end - 4, 4);
   const auto items = x509::ScanBytes(pem, "short.pem");
@@ -343,7 +338,7 @@ TEST_F(Fixtures, WhatIsNoCredentialIsOneErrorEach) {
 TEST_F(Fixtures, DamagedInputNeverCrashesAndErrorsSayWhy) {
   // A certificate's DER with bytes flipped or cut short: whatever the scan
   // makes of it, it returns, and every error has a reason.
-  const std::string leaf = ReadAll(In("leaf.der"));
+  const std::string leaf = ReadFile(In("leaf.der"));
   unsigned seed = 12345;
   for (int round = 0; round < 2000; ++round) {
     std::string data = leaf;
@@ -368,7 +363,7 @@ TEST_F(Fixtures, DamagedInputNeverCrashesAndErrorsSayWhy) {
 }
 
 TEST_F(Fixtures, ATensOfMegabytesBundleImportsEveryCertificate) {
-  const std::string pem = ReadAll(In("leaf.pem")) + "some text between the blocks\n";
+  const std::string pem = ReadFile(In("leaf.pem")) + "some text between the blocks\n";
   testing::TempDir big_dir("rotor-big");
   const std::string path = big_dir.path() + "/big.pem";
   {
@@ -394,7 +389,7 @@ TEST_F(Fixtures, TheWalkerReportsPathsItCannotRead) {
   ASSERT_EQ(::mkdir((t + "/sub").c_str(), 0700), 0);
   ASSERT_EQ(::symlink("..", (t + "/sub/up").c_str()), 0);  // a directory loop
   ASSERT_EQ(::symlink("/proc/self/mem", (t + "/unreadable.pem").c_str()), 0);
-  WriteAll(t + "/sub/leaf.pem", ReadAll(In("leaf.pem")));
+  WriteAll(t + "/sub/leaf.pem", ReadFile(In("leaf.pem")));
   ASSERT_EQ(::symlink("sub/leaf.pem", (t + "/same-leaf.pem").c_str()), 0);  // the same file twice
 
   const auto items = app::ScanPaths({t, t + "/missing.pem"}, /*recursive=*/true);
@@ -416,7 +411,7 @@ TEST_F(Fixtures, TheWalkerReportsPathsItCannotRead) {
   EXPECT_EQ(leaves, 1u);  // same-leaf.pem is the file sub/leaf.pem: read once
 
   if (::geteuid() != 0) {
-    WriteAll(t + "/mode000.pem", ReadAll(In("leaf.pem")));
+    WriteAll(t + "/mode000.pem", ReadFile(In("leaf.pem")));
     ASSERT_EQ(::chmod((t + "/mode000.pem").c_str(), 0), 0);
     const auto denied = app::ScanPaths({t + "/mode000.pem"}, false);
     ASSERT_EQ(denied.size(), 1u);
@@ -451,7 +446,7 @@ TEST(TrustStore, EveryCertificateMatchesOpenssl) {
   size_t checked = 0;
   for (const auto& [name, want] : expected) {
     SCOPED_TRACE(name);
-    const auto items = x509::ScanBytes(ReadAll(dir + "/" + name), name);
+    const auto items = x509::ScanBytes(ReadFile(dir + "/" + name), name);
     ASSERT_EQ(items.size(), 1u);
     ASSERT_EQ(items[0].type, ItemType::kCertificate) << items[0].error;
     std::string serial;

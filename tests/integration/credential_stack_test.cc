@@ -42,6 +42,8 @@
 namespace rotor::app {
 namespace {
 
+using testing::ReadFile;
+
 using ::rotor::testing::TempDir;
 
 constexpr char kFleetYaml[] = R"(version: 1
@@ -68,13 +70,6 @@ Instant WallNow() {
   const auto us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
   return Instant::FromSeconds(us.count() / 1000000);  // certificates carry whole seconds
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 bool Contains(const std::string& haystack, const std::string& needle) {

@@ -25,18 +25,13 @@
 namespace rotor {
 namespace {
 
+using testing::ReadFile;
+
 // A fresh directory under /tmp, removed with its contents.
 class TempDir : public testing::TempDir {
  public:
   TempDir() : testing::TempDir("rotor-journal-test") {}
 };
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void WriteFile(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

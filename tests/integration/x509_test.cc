@@ -34,6 +34,8 @@
 namespace rotor::x509 {
 namespace {
 
+using testing::ReadFile;
+
 // --- Child processes -----------------------------------------------------------
 
 using testing::CommandResult;
@@ -47,13 +49,6 @@ void WriteFile(const std::string& path, std::string_view content) {
   std::ofstream out(path, std::ios::binary);
   out << content;
   ASSERT_TRUE(out.good()) << path;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 bool Contains(const std::string& haystack, const std::string& needle) {

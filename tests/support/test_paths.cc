@@ -4,9 +4,18 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <vector>
 
 namespace rotor::testing {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
 
 std::string SourceDir() {
   if (const char* dir = std::getenv("ROTOR_SOURCE_DIR"); dir != nullptr && *dir != '\0') return dir;

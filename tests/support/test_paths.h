@@ -10,6 +10,10 @@ namespace rotor::testing {
 // binary was built from.
 std::string SourceDir();
 
+// ReadFile returns the bytes of the file at `path`; empty when it cannot be
+// read (the test's assertions on the content then fail).
+std::string ReadFile(const std::string& path);
+
 // TempDir: a fresh /tmp/<prefix>-XXXXXX (mode 0700), removed with its
 // contents on destruction. Aborts when /tmp is unusable.
 class TempDir {

@@ -23,6 +23,8 @@
 namespace rotor {
 namespace {
 
+using testing::ReadFile;
+
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -36,13 +38,6 @@ std::string FixturePath(const std::string& name) {
 }
 std::string QuickstartPath() {
   return SourceDir() + "/examples/quickstart.yaml";
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 const GroupSpec& Group(const FleetSpec& fleet, const std::string& name) {
@@ -422,7 +417,7 @@ TEST(FleetLoaderTest, MessagesEscapeControlCharacters) {
 
 // Whatever the bytes, the loader returns a Status: no exception, no crash.
 TEST(FleetLoaderTest, NeverThrowsOnMangledInput) {
-  const std::string base = ReadAll(QuickstartPath());
+  const std::string base = ReadFile(QuickstartPath());
   ASSERT_FALSE(base.empty());
   std::mt19937 rng(20250101);
   const std::string alphabet = "{}[]:-,&*!|>'\"%@`#?\n\t 0123456789ab\\";
