@@ -180,12 +180,10 @@ void Tick(Self* self, const Context* ctx) {
     // Paused (the Kafka backlog policy pause-routine): a scheduled renewal of
     // an active identity waits, still ready; rotations under way, retirements
     // of removed identities, regroups, operator and emergency rotations go on.
-    if (paused && !remove && st.regroup.count(id) == 0 && entry.phase == Phase::kActive) {
-      auto record = Peek(self, id);
-      if (record && !record->emergency) {
-        st.held.push_back(id);
-        continue;
-      }
+    // An emergency is known by its ready class (FireDue reads the record).
+    if (paused && !remove && st.regroup.count(id) == 0 && entry.phase == Phase::kActive && cls != kEmergencyClass) {
+      st.held.push_back(id);
+      continue;
     }
     Event first = MakeEvent(remove ? EventType::kRemove : EventType::kDue);
     auto move = st.regroup.find(id);

@@ -129,17 +129,22 @@ Status CredentialStack::RefreshCa() {
 
 namespace {
 
-std::string Resolve(const std::string& dir, const std::string& path) {
-  if (path.empty() || path.front() == '/' || dir.empty()) return path;
-  return dir + "/" + path;
-}
-
 bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
 }
 
 }  // namespace
+
+std::string ConfigDir(const std::string& config) {
+  const size_t slash = config.rfind('/');
+  return slash == std::string::npos ? "." : config.substr(0, slash == 0 ? 1 : slash);
+}
+
+std::string ResolveIn(const std::string& dir, const std::string& path) {
+  if (path.empty() || path.front() == '/' || dir.empty()) return path;
+  return dir + "/" + path;
+}
 
 StatusOr<KeyEncryptionKey> ResolveKek(const std::string& data_dir, const std::string& kek_file, bool create) {
   if (!kek_file.empty()) return KeyEncryptionKey::LoadFile(kek_file);
@@ -162,9 +167,9 @@ StatusOr<std::unique_ptr<CredentialStack>> CredentialStack::Open(const Options& 
   if (needs_ca) {
     const CaSpec spec = options.fleet ? options.fleet->ca : CaSpec{};
     CaSpec resolved = spec;
-    resolved.import_cert = Resolve(options.config_dir, spec.import_cert);
-    resolved.import_key = Resolve(options.config_dir, spec.import_key);
-    auto kek = ResolveKek(options.data_dir, Resolve(options.config_dir, spec.kek_file), options.create);
+    resolved.import_cert = ResolveIn(options.config_dir, spec.import_cert);
+    resolved.import_key = ResolveIn(options.config_dir, spec.import_key);
+    auto kek = ResolveKek(options.data_dir, ResolveIn(options.config_dir, spec.kek_file), options.create);
     if (!kek.ok()) return Status(kek.status().code(), "key-encryption key: " + kek.status().message());
     auto ca = ManagedCa::Open(ca_dir, resolved, std::move(kek).value(), options.create);
     if (!ca.ok()) return Status(ca.status().code(), "managed CA: " + ca.status().message());

@@ -69,6 +69,12 @@ class CredentialStack {
   std::unique_ptr<Sink> sink_;
 };
 
+// ConfigDir is the directory of a fleet file: relative paths in it resolve there.
+std::string ConfigDir(const std::string& config);
+// ResolveIn returns `path` resolved against `dir`; an empty or absolute path
+// stays as it is.
+std::string ResolveIn(const std::string& dir, const std::string& path);
+
 // ResolveKek finds the key-encryption key: the fleet's ca.kek_file, else the
 // file named by ROTOR_KEK_FILE, else the text of ROTOR_KEK, else
 // <data-dir>/kek — created (0600) on first start when `create` is set.

@@ -87,12 +87,6 @@ class JournalDrainer {
   std::thread thread_;
 };
 
-// ConfigDir is the directory of the fleet file: relative paths in it resolve there.
-std::string ConfigDir(const std::string& config) {
-  const size_t slash = config.rfind('/');
-  return slash == std::string::npos ? "." : config.substr(0, slash == 0 ? 1 : slash);
-}
-
 std::string PhaseCount(const RuntimeSnapshot& s, const char* phase) {
   auto it = s.by_phase.find(phase);
   return std::to_string(it == s.by_phase.end() ? 0 : it->second);

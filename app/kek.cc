@@ -37,10 +37,7 @@ StatusOr<std::string> KekFileOfFleet(const std::string& config) {
   if (config.empty()) return std::string();
   auto fleet = LoadFleetFile(config, SystemClock().Now());
   if (!fleet.ok()) return fleet.status();
-  const std::string path = fleet->ca.kek_file;
-  if (path.empty() || path.front() == '/') return path;
-  const size_t slash = config.rfind('/');
-  return (slash == std::string::npos ? std::string(".") : config.substr(0, slash == 0 ? 1 : slash)) + "/" + path;
+  return ResolveIn(ConfigDir(config), fleet->ca.kek_file);
 }
 
 Status SyncDirectory(const std::string& dir) {
