@@ -10,13 +10,25 @@ D="$WORK/data"
 DURATION=${ROTOR_QUICKSTART_SECONDS:-60}
 expect_exit 0 rotor run --config "$ROTOR_SOURCE_DIR/examples/quickstart.yaml" --data-dir "$D" --duration "$DURATION" \
   --no-progress
+printf '%s\n' "$OUT" >"$D.log"
 expect_output_contains '"msg":"rotor stopped"'
 # 10,010 API keys, 505 certificates and the CA's intermediate.
 TOTAL=10516
 s=$(rotor status --json --data-dir "$D")
 [ "$(json_field "$s" 'j["identities"]')" -eq $TOTAL ] || fail "expected $TOTAL identities"
-[ "$(json_field "$s" 'j["by_phase"].get("active", 0)')" -eq $TOTAL ] || fail "not every identity is active: $(json_field "$s" 'j["by_phase"]')"
-[ "$(json_field "$s" 'j["by_health"].get("healthy", 0)')" -eq $TOTAL ] || fail "not every identity is healthy"
+# not_settled PREDICATE : the records (and their journal trail) of identities
+# that fail PREDICATE, so that a failure says which identity and why.
+not_settled() {
+  json_field "$s" "'\\n'.join(str({k: r.get(k) for k in ('id', 'phase', 'health', 'last_error', 'consecutive_failures')}) for r in j['records'] if not ($1))"
+  json_field "$s" "' '.join(r['id'] for r in j['records'] if not ($1))" | tr ' ' '\n' | head -3 | while read -r id; do
+    [ -n "$id" ] && grep -h "\"subject\":\"$id\"" "$D"/audit/*.jsonl | grep -v '"dev.rotor.credential\.' | cut -c1-400
+  done
+  grep -v '"level":"info"' "$D.log" 2>/dev/null | tail -20 || true
+}
+[ "$(json_field "$s" 'j["by_phase"].get("active", 0)')" -eq $TOTAL ] ||
+  fail "not every identity is active: $(json_field "$s" 'j["by_phase"]')"$'\n'"$(not_settled 'r["phase"] == "active"')"
+[ "$(json_field "$s" 'j["by_health"].get("healthy", 0)')" -eq $TOTAL ] ||
+  fail "not every identity is healthy"$'\n'"$(not_settled 'r["health"] == "healthy"')"
 rotated=$(json_field "$s" 'sum(1 for r in j["records"] if r["current"]["generation"] > 1)')
 [ "$rotated" -gt 0 ] || fail "no identity rotated within ${DURATION}s"
 echo "identities rotated past generation 1 within ${DURATION}s: $rotated"
