@@ -1022,7 +1022,7 @@ StatusOr<ImportedCertificate> ReadImportedCertificate(X509* cert) {
   } else {
     switch (EVP_PKEY_id(key)) {
       case EVP_PKEY_RSA: out.key_type_name = "rsa" + std::to_string(EVP_PKEY_bits(key)); break;
-      case EVP_PKEY_EC: out.key_type_name = "ec" + std::to_string(EVP_PKEY_bits(key)); break;
+      case EVP_PKEY_EC: out.key_type_name = "p" + std::to_string(EVP_PKEY_bits(key)); break;
       default: out.key_type_name = "unknown"; break;
     }
   }
