@@ -370,6 +370,9 @@ int RunAdopt(const ImportOptions& opt) {
     if (adopt > 0) std::fprintf(stderr, "rotor: %s\n", trust_note.c_str());
     return code;
   }
+  if (Status inv = StoreInventory(dir, items); !inv.ok()) {
+    return Fail(kExitDataDir, "nothing adopted: the inventory cannot be written: " + inv.message());
+  }
   if (adopt == 0) {
     std::fprintf(stderr, "rotor: %s; nothing adopted\n", counts.c_str());
     return code;
@@ -406,10 +409,6 @@ int RunAdopt(const ImportOptions& opt) {
   auto creds = CredentialStack::Open(cred_opts);
   if (!creds.ok()) return Fail(kExitDataDir, creds.status().message());
   FileDeliverySink* out = (*creds)->out();
-
-  if (Status inv = StoreInventory(dir, items); !inv.ok()) {
-    return Fail(kExitDataDir, "nothing adopted: the inventory cannot be written: " + inv.message());
-  }
 
   // Generation 1 on disk first: out/<id>/versions/1 and current. A stray
   // version of an id the store does not know (an adoption that died before

@@ -965,9 +965,8 @@ StatusOr<ImportedCertificate> ReadImportedCertificate(X509* cert) {
       case GEN_IPADD: {
         const std::string_view raw = AsView(static_cast<const ASN1_STRING*>(value));
         char text[INET6_ADDRSTRLEN] = {0};
-        if (raw.size() == 4 && inet_ntop(AF_INET, raw.data(), text, sizeof text) != nullptr) {
-          out.ips.emplace_back(text);
-        } else if (raw.size() == 16 && inet_ntop(AF_INET6, raw.data(), text, sizeof text) != nullptr) {
+        const int family = raw.size() == 4 ? AF_INET : raw.size() == 16 ? AF_INET6 : AF_UNSPEC;
+        if (family != AF_UNSPEC && inet_ntop(family, raw.data(), text, sizeof text) != nullptr) {
           out.ips.emplace_back(text);
         } else {
           out.other_sans.push_back("an IP address of " + std::to_string(raw.size()) + " bytes");

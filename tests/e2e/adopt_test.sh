@@ -126,6 +126,9 @@ cmp <(openssl x509 -in "$F/src/inter.pem") "$D/out/legacy.example.com/versions/1
 openssl pkey -in "$D/out/legacy.example.com/versions/1/key.pem" -pubout | cmp - <(openssl pkey -in "$F/src/rsa.key" -pubout) ||
   fail "generation 1's key is not the imported key"
 [ ! -e "$D/out/nokey.example.com" ] || fail "the leaf without a key was adopted"
+expect_exit 0 rotor inventory --data-dir "$D"
+expect_output_contains "expired 1"
+expect_output_contains "(total 8)"
 consistent "$D"
 expect_exit 1 rotor "${ADOPT[@]}" "$IN"
 expect_output_contains "already adopted as api.example.com"
