@@ -209,14 +209,16 @@ int RunAdopt(const ImportOptions& opt) {
   ctx.fallback_key_type = fallback;
   ctx.policy = *policy;
   ctx.now = now;
-  for (const auto& g : fleet->groups) ctx.fleet_ids.insert(g.identities.begin(), g.identities.end());
+  ctx.fleet = &*fleet;
   std::vector<AdoptedIdentity> adopted_before;
+  Status lookup_error;
   if (store) {
-    Status s = store->ForEach([&](const RotationRecord& r) {
-      ctx.existing.emplace(r.id, r.group);
-      return true;
-    });
-    if (!s.ok()) return Fail(kExitDataDir, s.message());
+    ctx.existing = [&](const std::string& id) -> std::optional<std::string> {
+      auto r = store->Get(id);
+      if (r.ok()) return r->group;
+      if (r.status().code() != StatusCode::kNotFound && lookup_error.ok()) lookup_error = r.status();
+      return std::nullopt;
+    };
     auto before = LoadAdopted(*store);
     if (!before.ok()) return Fail(kExitDataDir, before.status().message());
     adopted_before = std::move(before).value();
@@ -265,6 +267,7 @@ int RunAdopt(const ImportOptions& opt) {
     cert_index.push_back(i);
   }
   std::vector<AdoptionOutcome> plan = PlanAdoption(candidates, ctx);
+  if (!lookup_error.ok()) return Fail(kExitDataDir, lookup_error.message());
 
   // Generation 1 of each identity to adopt; a key that does not read refuses it.
   std::vector<FirstVersion> first(plan.size());

@@ -457,18 +457,27 @@ std::vector<AdoptionOutcome> PlanAdoption(const std::vector<AdoptionCandidate>& 
       }
       o.id = *id;
     }
-    if (auto e = ctx.existing.find(o.id); e != ctx.existing.end()) {
-      refuse("identity " + o.id + " exists already (group " + e->second +
+    if (auto group = ctx.existing ? ctx.existing(o.id) : std::nullopt) {
+      refuse("identity " + o.id + " exists already (group " + *group +
              "); give this certificate another id with --id " + c.cert.serial + "=ID");
-      continue;
-    }
-    if (ctx.fleet_ids.count(o.id)) {
-      refuse("the fleet file declares identity " + o.id + "; give this certificate another id with --id " +
-             c.cert.serial + "=ID");
       continue;
     }
     o.action = AdoptionAction::kAdopt;
     by_id[o.id].push_back(i);
+  }
+  if (ctx.fleet != nullptr && !by_id.empty()) {
+    for (const auto& g : ctx.fleet->groups) {
+      for (const auto& id : g.identities) {
+        auto taken = by_id.find(id);
+        if (taken == by_id.end()) continue;
+        for (size_t k : taken->second) {
+          out[k].action = AdoptionAction::kRefuse;
+          out[k].reason = "the fleet file declares identity " + id + " (group " + g.name +
+                          "); give this certificate another id with --id " + candidates[k].cert.serial + "=ID";
+        }
+        by_id.erase(taken);
+      }
+    }
   }
   for (const auto& [id, users] : by_id) {
     if (users.size() < 2) continue;

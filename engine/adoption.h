@@ -16,6 +16,7 @@
 // fields is the crypto connector's (x509::ReadImportedCertificate).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -128,9 +129,11 @@ struct AdoptionCandidate {
 
 // What adoption knows of the data directory and the fleet.
 struct AdoptionContext {
-  std::map<std::string, std::string> existing;       // identity id -> group, every record of the store
+  // The group of the store's record of an id, or nullopt when it has none
+  // (a lookup, so that a store of millions is not read whole).
+  std::function<std::optional<std::string>(const std::string& id)> existing;
   std::map<std::string, std::string> adopted_by_fp;  // imported fingerprint -> id, adopted before
-  std::set<std::string> fleet_ids;                   // ids the fleet file declares
+  const FleetSpec* fleet = nullptr;                  // its ids are taken; walked once
   std::string id_prefix;
   KeyType fallback_key_type = KeyType::kEd25519;
   RenewalPolicy policy;

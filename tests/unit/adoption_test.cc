@@ -169,8 +169,16 @@ TEST(PlanAdoptionTest, CollidingIdsAreRefusedNamingEachOther) {
 
 TEST(PlanAdoptionTest, TakenIdsAndEarlierAdoptions) {
   AdoptionContext ctx = Context();
-  ctx.existing = {{"api.example.com", "web"}};
-  ctx.fleet_ids = {"db.example.com"};
+  ctx.existing = [](const std::string& id) -> std::optional<std::string> {
+    if (id == "api.example.com") return std::string("web");
+    return std::nullopt;
+  };
+  FleetSpec fleet;
+  GroupSpec db;
+  db.name = "databases";
+  db.identities = {"db-0", "db.example.com"};
+  fleet.groups.push_back(db);
+  ctx.fleet = &fleet;
   ctx.adopted_by_fp = {{"sha256:03", "old.example.com"}};
   const auto plan =
       PlanAdoption({Candidate("api", {"api.example.com"}, "01"), Candidate("db", {"db.example.com"}, "02"),
@@ -179,6 +187,7 @@ TEST(PlanAdoptionTest, TakenIdsAndEarlierAdoptions) {
   EXPECT_EQ(plan[0].action, AdoptionAction::kRefuse);
   EXPECT_NE(plan[0].reason.find("--id"), std::string::npos);
   EXPECT_EQ(plan[1].action, AdoptionAction::kRefuse);
+  EXPECT_NE(plan[1].reason.find("group databases"), std::string::npos) << plan[1].reason;
   EXPECT_EQ(plan[2].action, AdoptionAction::kSkip);
   EXPECT_EQ(plan[2].id, "old.example.com");
 }
