@@ -275,9 +275,10 @@ int RunDaemon(const DaemonOptions& opt) {
     size_t expired = 0;
     const Instant started_at = clock.Now();
     for (const RotationRecord& r : plan.records) {
-      if (IsAdoptedGroup(r.group) && r.current && r.current->not_after <= started_at) {
+      // Generation 1 of an adopted identity is the imported certificate.
+      if (IsAdoptedGroup(r.group) && r.current && r.current->generation == 1 && r.current->not_after <= started_at) {
         ++expired;
-        LogWarn("adopted certificate expired: re-issued now, as overdue",
+        LogWarn("imported certificate of an adopted identity expired: re-issued now, as overdue",
                 {{"id", r.id}, {"not_after", FormatRfc3339Seconds(r.current->not_after)}});
       }
     }

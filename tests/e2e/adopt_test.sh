@@ -192,6 +192,8 @@ s=$(rotor status --json --data-dir "$D" api.example.com)
 [ "$(json_field "$s" 'j[0]["group"]')" = adopted:adopted-tls ] || fail "adopted identity regrouped: $s"
 wait_for 25 "generation 1 retired after its grace window" test ! -e "$D/out/api.example.com/versions/1"
 stop_daemon
+grep '"msg":"imported certificate of an adopted identity expired' "$D.log" | grep -q '"id":"old.example.com"' ||
+  fail "the daemon did not log the expired adopted certificate"
 consistent "$D"
 grep -h '"type":"dev.rotor.identity.adopted"' "$D"/audit/*.jsonl | jq -r .subject | sort >"$WORK/adopted.txt"
 [ "$(wc -l <"$WORK/adopted.txt")" = 5 ] || fail "identity.adopted events: $(cat "$WORK/adopted.txt")"
