@@ -35,6 +35,11 @@ void Absorb(std::string_view line, std::unordered_map<std::string, AuditView>* v
     const JsonValue* g = data->Find("generation");
     if (g && g->is_int()) v.committed = static_cast<uint64_t>(g->as_int());
     v.retired = false;
+  } else if (t == std::string(kEventTypePrefix) + "identity.adopted" && data) {
+    // Generation 1 of an adopted identity is the imported certificate: current from its first event.
+    const JsonValue* g = data->Find("generation");
+    if (g && g->is_int()) v.committed = static_cast<uint64_t>(g->as_int());
+    v.retired = false;
   } else if (t == std::string(kEventTypePrefix) + "identity.retired") {
     v.retired = true;
   } else if (t == std::string(kEventTypePrefix) + "identity.declared") {

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "actors/runtime.h"
+#include "app/adopt.h"
 #include "app/control.h"
 #include "app/crash_hook.h"
 #include "app/fleet_loader.h"
@@ -182,8 +183,6 @@ int RunDaemon(const DaemonOptions& opt) {
     std::fprintf(stderr, "rotor: %s\n", fleet_or.status().message().c_str());
     return kExitUsage;
   }
-  auto fleet = std::make_shared<const FleetSpec>(std::move(fleet_or).value());
-
   if (mkdir(opt.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     std::fprintf(stderr, "rotor: cannot create data directory %s: %s\n", opt.data_dir.c_str(), strerror(errno));
     return kExitDataDir;
@@ -194,6 +193,26 @@ int RunDaemon(const DaemonOptions& opt) {
     return kExitDataDir;
   }
   std::unique_ptr<LmdbStateStore> store = std::move(store_or).value();
+  // Identities adopted from imported certificates (rotor import --adopt) are
+  // declared in the store, not the fleet file: merged before anything
+  // reconciles, so they are never taken for removed ones.
+  size_t adopted_count = 0;
+  {
+    auto adopted = LoadAdopted(*store);
+    if (!adopted.ok()) {
+      std::fprintf(stderr, "rotor: %s\n", adopted.status().message().c_str());
+      return kExitDataDir;
+    }
+    std::vector<std::string> warnings;
+    Status merged = MergeAdopted(*adopted, &fleet_or.value(), &warnings);
+    if (!merged.ok()) {
+      std::fprintf(stderr, "rotor: %s: %s\n", opt.config.c_str(), merged.message().c_str());
+      return kExitUsage;
+    }
+    for (const auto& w : warnings) LogWarn(w);
+    adopted_count = adopted->size();
+  }
+  auto fleet = std::make_shared<const FleetSpec>(std::move(fleet_or).value());
   AuditJournalOptions journal_options;
   if (!opt.kafka_bootstrap.empty()) {
     // The outbox is trimmed only once Kafka has the events too (ARCHITECTURE §6).
@@ -252,6 +271,19 @@ int RunDaemon(const DaemonOptions& opt) {
     return kExitFailure;
   }
   ReconcilePlan plan = std::move(plan_or).value();
+  if (adopted_count > 0) {
+    size_t expired = 0;
+    const Instant started_at = clock.Now();
+    for (const RotationRecord& r : plan.records) {
+      // Generation 1 of an adopted identity is the imported certificate.
+      if (IsAdoptedGroup(r.group) && r.current && r.current->generation == 1 && r.current->not_after <= started_at) {
+        ++expired;
+        LogWarn("imported certificate of an adopted identity expired: re-issued now, as overdue",
+                {{"id", r.id}, {"not_after", FormatRfc3339Seconds(r.current->not_after)}});
+      }
+    }
+    LogInfo("adopted identities", {{"count", std::to_string(adopted_count)}, {"expired", std::to_string(expired)}});
+  }
   // Audit events written outside the actors: declarations and start-up moves.
   std::atomic<uint64_t> reconcile_events{plan.declared};
   LogInfo("rotor starting", {{"data_dir", opt.data_dir},
@@ -321,7 +353,8 @@ int RunDaemon(const DaemonOptions& opt) {
   auto reload = [&](const char* trigger) -> ControlReply {
     std::lock_guard<std::mutex> serial(reload_mu);
     ControlReply reply;
-    auto reloaded = LoadFleetFile(opt.config, clock.Now());
+    std::vector<std::string> merge_warnings;
+    auto reloaded = LoadFleetWithAdopted(opt.config, *store, clock.Now(), &merge_warnings);
     if (!reloaded.ok()) {
       LogError("fleet reload refused; keeping the running fleet",
                {{"trigger", trigger}, {"error", reloaded.status().message()}});
@@ -329,6 +362,7 @@ int RunDaemon(const DaemonOptions& opt) {
       reply.message = "fleet file refused, the running fleet is unchanged: " + reloaded.status().message();
       return reply;
     }
+    for (const auto& w : merge_warnings) LogWarn(w, {{"trigger", trigger}});
     auto next = std::make_shared<const FleetSpec>(std::move(reloaded).value());
     // The CA is opened once, at start: a fleet that needs one for the first
     // time, or that changes how it is made, needs a restart.

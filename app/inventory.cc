@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/mem.h>
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include <set>
 #include <utility>
 
+#include "app/adopt.h"
 #include "app/crash_hook.h"
 #include "app/daemon.h"
 #include "app/fleet_loader.h"
@@ -36,6 +38,7 @@ struct Walk {
   std::set<std::pair<dev_t, ino_t>> dirs;
   std::set<std::pair<dev_t, ino_t>> files;
   std::vector<InventoryItem> items;
+  std::vector<SecretBytes>* ders = nullptr;  // with ScanPathsWithDer: one per item
 
   void Error(const std::string& path, std::string reason) {
     InventoryItem item;
@@ -44,6 +47,7 @@ struct Walk {
     item.type = ItemType::kError;
     item.error = std::move(reason);
     items.push_back(std::move(item));
+    if (ders != nullptr) ders->emplace_back();
   }
 };
 
@@ -107,7 +111,8 @@ void ReadFile(const std::string& path, Walk* walk) {
   }
   ::close(fd);
   data.resize(got);
-  auto items = x509::ScanBytes(data, path);
+  auto items = x509::ScanBytes(data, path, walk->ders);
+  OPENSSL_cleanse(data.data(), data.size());
   for (auto& item : items) walk->items.push_back(std::move(item));
 }
 
@@ -254,7 +259,22 @@ std::vector<InventoryItem> ScanPaths(const std::vector<std::string>& paths, bool
   return std::move(walk.items);
 }
 
+std::vector<InventoryItem> ScanPathsWithDer(const std::vector<std::string>& paths, bool recursive,
+                                            std::vector<SecretBytes>* ders) {
+  Walk walk;
+  walk.recursive = recursive;
+  walk.ders = ders;
+  for (const auto& path : paths) WalkPath(path, true, &walk);
+  LinkInventory(&walk.items);
+  return std::move(walk.items);
+}
+
 int RunImport(const ImportOptions& opt) {
+  if (opt.adopt) return RunAdopt(opt);
+  if (opt.dry_run || !opt.adopt_ids.empty() || !opt.id_prefix.empty()) {
+    std::fprintf(stderr, "rotor: --dry-run, --id and --id-prefix go with --adopt\n");
+    return kExitUsage;
+  }
   auto policy = PolicyOf(opt.due);
   if (!policy.ok()) {
     std::fprintf(stderr, "rotor: %s\n", policy.status().message().c_str());

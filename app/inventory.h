@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/inventory.h"
+#include "engine/ports/credentials.h"
 
 namespace rotor::app {
 
@@ -29,6 +30,11 @@ struct ImportOptions {
   bool json = false;
   bool recursive = false;
   DueRule due;
+  // --adopt (app/adopt.h): take the leaves over under due.policy of due.config.
+  bool adopt = false;
+  bool dry_run = false;
+  std::vector<std::string> adopt_ids;  // --id SERIAL=ID or sha256:FINGERPRINT=ID
+  std::string id_prefix;
 };
 // RunImport scans `paths`, prints one result per item, and stores every
 // certificate, key and CSR found in one transaction. Exit 0 when every item
@@ -56,5 +62,10 @@ int RunInventory(const InventoryOptions& options);
 // cannot be read — missing, a symlink loop, unreadable, not a regular file,
 // larger than 256 MiB — is one kError item naming the reason.
 std::vector<InventoryItem> ScanPaths(const std::vector<std::string>& paths, bool recursive);
+// ScanPathsWithDer is ScanPaths that also fills `ders` with one entry per
+// item, in the same order: the DER of each certificate and unencrypted
+// private key (x509::ScanBytes), empty for the rest.
+std::vector<InventoryItem> ScanPathsWithDer(const std::vector<std::string>& paths, bool recursive,
+                                            std::vector<SecretBytes>* ders);
 
 }  // namespace rotor::app

@@ -199,6 +199,14 @@ static int Main(int argc, char** argv) {
   import->add_flag("--json", import_opt.json, "One JSON object per item");
   import->add_flag("--recursive,-r", import_opt.recursive, "Descend into subdirectories");
   AddDueRule(import, &import_opt.due);
+  import->add_flag("--adopt", import_opt.adopt,
+                   "Take the leaf certificates (with their keys) over as managed identities under --policy of "
+                   "--config; no daemon may run");
+  import->add_flag("--dry-run", import_opt.dry_run, "With --adopt: show what would be adopted; change nothing");
+  import->add_option("--id", import_opt.adopt_ids,
+                     "With --adopt: the identity id of one certificate, SERIAL=ID or sha256:FINGERPRINT=ID "
+                     "(repeatable; default: from its first DNS name, else its CN)");
+  import->add_option("--id-prefix", import_opt.id_prefix, "With --adopt: put this before every derived id");
   InventoryOptions inventory_opt;
   auto* inventory = app.add_subcommand("inventory", "List imported credentials by expiry, with a summary per status");
   AddDataDir(inventory, &inventory_opt.data_dir);

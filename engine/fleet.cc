@@ -2,6 +2,11 @@
 
 namespace rotor {
 
+const CertificateProfile& GroupSpec::ProfileOf(const std::string& id) const {
+  auto it = identity_profiles.find(id);
+  return it == identity_profiles.end() ? certificate : it->second;
+}
+
 const GroupSpec* FleetSpec::FindGroup(const std::string& name) const {
   for (const auto& g : groups) {
     if (g.name == name) return &g;

@@ -19,11 +19,17 @@ struct GroupSpec {
   CredentialKind kind = CredentialKind::kApiKey;
   RenewalPolicy policy;
   CertificateProfile certificate;  // kind x509: what each identity's certificate looks like
+  // Per-identity profiles that replace `certificate` (adopted identities,
+  // engine/adoption.h: each keeps the subject and SANs it was imported with).
+  std::map<std::string, CertificateProfile> identity_profiles;
   std::map<std::string, std::string> labels;
   std::vector<std::string> identities;  // expanded identity ids, unique fleet-wide
   std::string hook;                     // optional shell command run after delivery
   std::string verify_command;           // optional shell command run by the verify step
   Duration command_timeout = Duration::Seconds(30);
+
+  // ProfileOf returns the certificate profile of identity `id`.
+  const CertificateProfile& ProfileOf(const std::string& id) const;
 };
 
 // The identity id and group of the managed CA's intermediate. Reserved: a

@@ -747,7 +747,8 @@ void ReadDerAs(DerKind kind, const CBS& der, InventoryItem* item) {
   }
 }
 
-void ScanDer(std::string_view data, const std::string& file, std::vector<InventoryItem>* out) {
+void ScanDer(std::string_view data, const std::string& file, std::vector<InventoryItem>* out,
+             std::vector<SecretBytes>* ders) {
   CBS in;
   CBS_init(&in, reinterpret_cast<const uint8_t*>(data.data()), data.size());
   uint32_t position = 0;
@@ -765,9 +766,14 @@ void ScanDer(std::string_view data, const std::string& file, std::vector<Invento
                        : "bytes after the DER element at offset " + std::to_string(offset) +
                              " are not a complete ASN.1 SEQUENCE (" + std::to_string(CBS_len(&in)) + " bytes ignored)";
       out->push_back(std::move(item));
+      if (ders != nullptr) ders->emplace_back();
       return;
     }
     ReadDerAs(GuessDer(element), element, &item);
+    if (ders != nullptr) {
+      const bool keep = item.type == ItemType::kCertificate || (item.type == ItemType::kPrivateKey && !item.encrypted);
+      ders->emplace_back(keep ? std::string(View(element)) : std::string());
+    }
     out->push_back(std::move(item));
   }
 }
@@ -801,7 +807,8 @@ struct PemBlock {
   std::string error;  // structural problem with the armour
 };
 
-void ReadPemBlock(const PemBlock& block, const std::string& file, uint32_t position, InventoryItem* item) {
+void ReadPemBlock(const PemBlock& block, const std::string& file, uint32_t position, InventoryItem* item,
+                  SecretBytes* der_out) {
   item->file = file;
   item->position = position;
   item->line = block.line;
@@ -870,12 +877,17 @@ void ReadPemBlock(const PemBlock& block, const std::string& file, uint32_t posit
   } else {
     ok = ReadEncryptedPkcs8(element, item, &err);
   }
-  if (!ok) fail(err.reason);
+  if (!ok) {
+    fail(err.reason);
+  } else if (der_out != nullptr && (is_cert || !item->encrypted)) {
+    *der_out = SecretBytes(std::string(View(element)));
+  }
+  OPENSSL_cleanse(der.data(), der.size());
 }
 
 }  // namespace
 
-std::vector<InventoryItem> ScanBytes(std::string_view data, const std::string& file) {
+std::vector<InventoryItem> ScanBytes(std::string_view data, const std::string& file, std::vector<SecretBytes>* ders) {
   std::vector<InventoryItem> out;
   auto single_error = [&](std::string reason) {
     InventoryItem item;
@@ -884,7 +896,16 @@ std::vector<InventoryItem> ScanBytes(std::string_view data, const std::string& f
     item.type = ItemType::kError;
     item.error = std::move(reason);
     out.push_back(std::move(item));
+    if (ders != nullptr) ders->emplace_back();
     return out;
+  };
+  // read_block reads one PEM block into the next item (and its DER).
+  auto read_block = [&](const PemBlock& block, uint32_t position) {
+    InventoryItem item;
+    SecretBytes der;
+    ReadPemBlock(block, file, position, &item, ders != nullptr ? &der : nullptr);
+    out.push_back(std::move(item));
+    if (ders != nullptr) ders->push_back(std::move(der));
   };
   if (data.empty()) return single_error("empty file");
   std::string_view text = data;
@@ -898,9 +919,7 @@ std::vector<InventoryItem> ScanBytes(std::string_view data, const std::string& f
     size_t pos = 0;
     auto close_with_error = [&](std::string reason) {
       open->error = std::move(reason);
-      InventoryItem item;
-      ReadPemBlock(*open, file, ++position, &item);
-      out.push_back(std::move(item));
+      read_block(*open, ++position);
       open.reset();
     };
     while (pos <= text.size()) {
@@ -927,9 +946,7 @@ std::vector<InventoryItem> ScanBytes(std::string_view data, const std::string& f
                            "\", BEGIN said \"" + open->label + "\"");
           continue;
         }
-        InventoryItem item;
-        ReadPemBlock(*open, file, ++position, &item);
-        out.push_back(std::move(item));
+        read_block(*open, ++position);
         open.reset();
         continue;
       }
@@ -958,7 +975,7 @@ std::vector<InventoryItem> ScanBytes(std::string_view data, const std::string& f
   }
   if (textual) return single_error("no PEM block (no -----BEGIN line) and not DER");
   if (static_cast<uint8_t>(data[0]) == 0x30) {
-    ScanDer(data, file, &out);
+    ScanDer(data, file, &out, ders);
     return out;
   }
   char first[8];

@@ -23,12 +23,17 @@
 #include <vector>
 
 #include "engine/inventory.h"
+#include "engine/ports/credentials.h"
 
 namespace rotor::x509 {
 
 // ScanBytes returns every item found in `data`, in file order, each with
 // `file` as its file. An empty `data` or one with neither a PEM block nor a
-// DER structure yields a single kError item saying so.
-std::vector<InventoryItem> ScanBytes(std::string_view data, const std::string& file);
+// DER structure yields a single kError item saying so. With `ders`, it also
+// appends one entry per item: the DER the item was read from — for
+// certificates and unencrypted private keys (the key's own format: PKCS#8,
+// PKCS#1 or SEC1) — and empty for everything else.
+std::vector<InventoryItem> ScanBytes(std::string_view data, const std::string& file,
+                                     std::vector<SecretBytes>* ders = nullptr);
 
 }  // namespace rotor::x509

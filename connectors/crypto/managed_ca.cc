@@ -398,7 +398,7 @@ StatusOr<Candidate> X509Generator::Generate(const CredentialJob& job) {
   if (job.group == nullptr) return FailedPrecondition(job.record->id + " has no group, so no certificate profile");
   std::shared_ptr<const ManagedCa::Issuer> issuer = ca_->CurrentIssuer();
   if (!issuer) return Unavailable("the managed CA has no active intermediate yet");
-  const CertificateProfile& profile = job.group->certificate;
+  const CertificateProfile& profile = job.group->ProfileOf(job.record->id);
   const Instant not_after = std::min(job.now + job.group->policy.lifetime, issuer->not_after);
   const CertificateRequest req = ExpandProfile(profile, job.record->id, job.now, not_after);
   ROTOR_ASSIGN_OR_RETURN(bssl::UniquePtr<EVP_PKEY> key, x509::GenerateKey(profile.key_type));
@@ -439,8 +439,8 @@ Status X509Generator::Check(const CredentialJob& job, const Material& delivered)
   if (!ca_->IsPublished(chain->front().get())) {
     return PermissionDenied(what + ": chain.pem names an intermediate that is not in the trust bundle");
   }
-  const CertificateRequest req =
-      ExpandProfile(job.group->certificate, job.record->id, job.version->issued_at, job.version->not_after);
+  const CertificateRequest req = ExpandProfile(job.group->ProfileOf(job.record->id), job.record->id,
+                                               job.version->issued_at, job.version->not_after);
   x509::LeafCheck check;
   check.leaf = leaf.get();
   check.key = key->get();

@@ -788,6 +788,10 @@ std::string CertificatePem(X509* cert) {
   return EncodePem("CERTIFICATE", Der(cert));
 }
 
+std::string CertificateDerPem(std::string_view der) {
+  return EncodePem("CERTIFICATE", der);
+}
+
 std::string CertificateDer(X509* cert) {
   return Der(cert);
 }
@@ -897,6 +901,132 @@ StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePrivateKeyPem(std::string_view pem) {
 
 StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePrivateKeyDer(std::string_view der) {
   return ParseKeyDer("PRIVATE KEY", der);
+}
+
+StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePrivateKeyDerAs(std::string_view format, std::string_view der) {
+  if (format == "pkcs8") return ParseKeyDer("PRIVATE KEY", der);
+  if (format == "pkcs1") return ParseKeyDer("RSA PRIVATE KEY", der);
+  if (format == "sec1") return ParseKeyDer("EC PRIVATE KEY", der);
+  return Refuse(InvalidArgument("private key in format \"" + std::string(format) + "\" cannot be read"));
+}
+
+StatusOr<bssl::UniquePtr<X509>> ParseCertificateDer(std::string_view der) {
+  const uint8_t* p = Bytes(der);
+  bssl::UniquePtr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!cert) {
+    char reason[256] = "no reason given";
+    if (const uint32_t err = ERR_peek_last_error(); err != 0) ERR_error_string_n(err, reason, sizeof(reason));
+    return Refuse(InvalidArgument(std::string("BoringSSL cannot parse the certificate: ") + reason));
+  }
+  return cert;
+}
+
+StatusOr<ImportedCertificate> ReadImportedCertificate(X509* cert) {
+  if (cert == nullptr) return Refuse(InvalidArgument("no certificate"));
+  ImportedCertificate out;
+  const X509_NAME* name = X509_get_subject_name(cert);
+  const int n = X509_NAME_entry_count(name);
+  int last_set = -1;
+  for (int i = 0; i < n; ++i) {
+    const X509_NAME_ENTRY* entry = X509_NAME_get_entry(name, i);
+    const int set = X509_NAME_ENTRY_set(entry);
+    if (set == last_set) out.multi_valued_rdn = true;
+    last_set = set;
+    const ASN1_OBJECT* obj = X509_NAME_ENTRY_get_object(entry);
+    const int nid = OBJ_obj2nid(obj);
+    std::string type;
+    if (const AttributeType* known = FindAttribute(nid)) {
+      type = known->name;
+    } else if (nid != NID_undef) {
+      type = OBJ_nid2sn(nid);
+    } else {
+      char oid[128] = {0};
+      OBJ_obj2txt(oid, sizeof oid, obj, /*always_return_oid=*/1);
+      type = oid;
+    }
+    uint8_t* utf8 = nullptr;
+    const int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
+    if (len < 0) return Refuse(InvalidArgument("subject attribute " + type + " cannot be read as text"));
+    bssl::UniquePtr<uint8_t> owned(utf8);
+    out.subject.push_back({type, std::string(reinterpret_cast<const char*>(utf8), static_cast<size_t>(len))});
+  }
+
+  int crit = -1;
+  bssl::UniquePtr<GENERAL_NAMES> sans(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, nullptr)));
+  if (!sans && crit != -1) return Refuse(InvalidArgument("subjectAltName is malformed or repeated"));
+  ERR_clear_error();
+  for (const GENERAL_NAME* gn : sans.get()) {
+    int type = 0;
+    const void* value = GENERAL_NAME_get0_value(gn, &type);
+    switch (type) {
+      case GEN_DNS: out.dns.emplace_back(AsView(static_cast<const ASN1_STRING*>(value))); break;
+      case GEN_URI: out.uris.emplace_back(AsView(static_cast<const ASN1_STRING*>(value))); break;
+      case GEN_IPADD: {
+        const std::string_view raw = AsView(static_cast<const ASN1_STRING*>(value));
+        char text[INET6_ADDRSTRLEN] = {0};
+        const int family = raw.size() == 4 ? AF_INET : raw.size() == 16 ? AF_INET6 : AF_UNSPEC;
+        if (family != AF_UNSPEC && inet_ntop(family, raw.data(), text, sizeof text) != nullptr) {
+          out.ips.emplace_back(text);
+        } else {
+          out.other_sans.push_back("an IP address of " + std::to_string(raw.size()) + " bytes");
+        }
+        break;
+      }
+      case GEN_EMAIL:
+        out.other_sans.push_back("email:" + std::string(AsView(static_cast<const ASN1_STRING*>(value))));
+        break;
+      case GEN_OTHERNAME: out.other_sans.emplace_back("otherName"); break;
+      case GEN_DIRNAME: out.other_sans.emplace_back("dirName"); break;
+      case GEN_RID: out.other_sans.emplace_back("registeredID"); break;
+      default: out.other_sans.emplace_back("an entry of type " + std::to_string(type)); break;
+    }
+  }
+
+  const uint32_t ku = X509_get_key_usage(cert);
+  if (ku != UINT32_MAX) {
+    out.has_key_usage = true;
+    for (int bit = 0; bit < 7; ++bit) {
+      if ((ku & (0x80u >> bit)) != 0) out.key_usage |= 1u << bit;
+    }
+  }
+  bssl::UniquePtr<EXTENDED_KEY_USAGE> eku(
+      static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(cert, NID_ext_key_usage, &crit, nullptr)));
+  if (!eku && crit != -1) return Refuse(InvalidArgument("extendedKeyUsage is malformed or repeated"));
+  ERR_clear_error();
+  for (const ASN1_OBJECT* oid : eku.get()) {
+    bool known = false;
+    for (ExtKeyUsage e : {ExtKeyUsage::kServerAuth, ExtKeyUsage::kClientAuth, ExtKeyUsage::kCodeSigning,
+                          ExtKeyUsage::kEmailProtection, ExtKeyUsage::kTimeStamping}) {
+      if (OBJ_obj2nid(oid) == EkuNid(e)) {
+        out.ext_key_usage.push_back(e);
+        known = true;
+      }
+    }
+    if (!known) {
+      char text[128] = {0};
+      OBJ_obj2txt(text, sizeof text, oid, /*always_return_oid=*/0);
+      out.other_ext_key_usages.emplace_back(text);
+    }
+  }
+
+  bssl::UniquePtr<EVP_PKEY> owned_key(X509_get_pubkey(cert));
+  const EVP_PKEY* key = owned_key.get();
+  if (key == nullptr) {
+    ERR_clear_error();
+    out.key_type_name = "unreadable";
+  } else if (auto type = KeyTypeOf(key); type.ok()) {
+    out.key_type = *type;
+    out.key_type_name = KeyTypeName(*type);
+  } else {
+    switch (EVP_PKEY_id(key)) {
+      case EVP_PKEY_RSA: out.key_type_name = "rsa" + std::to_string(EVP_PKEY_bits(key)); break;
+      case EVP_PKEY_EC: out.key_type_name = "p" + std::to_string(EVP_PKEY_bits(key)); break;
+      default: out.key_type_name = "unknown"; break;
+    }
+  }
+  ERR_clear_error();
+  return out;
 }
 
 std::string Fingerprint(X509* cert) {

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/adoption.h"
 #include "engine/certificate.h"
 #include "engine/ports/credentials.h"
 #include "engine/status.h"
@@ -50,6 +51,8 @@ StatusOr<bssl::UniquePtr<X509>> SignCertificate(const CertificateRequest& reques
 // CertificatePem / CertificateDer encode `cert`.
 std::string CertificatePem(X509* cert);
 std::string CertificateDer(X509* cert);
+// CertificateDerPem writes certificate DER bytes as PEM, byte for byte.
+std::string CertificateDerPem(std::string_view der);
 // PrivateKeyPem encodes `key` as unencrypted PKCS#8 ("BEGIN PRIVATE KEY").
 SecretBytes PrivateKeyPem(EVP_PKEY* key);
 // PrivateKeyDer encodes `key` as PKCS#8 DER (for wrapping under a KEK).
@@ -66,6 +69,18 @@ StatusOr<std::vector<bssl::UniquePtr<X509>>> ParseCertificatesPem(std::string_vi
 StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePrivateKeyPem(std::string_view pem);
 // ParsePrivateKeyDer reads PKCS#8 DER.
 StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePrivateKeyDer(std::string_view der);
+
+// ParsePrivateKeyDerAs reads an unencrypted key in `format`: "pkcs8",
+// "pkcs1" (RSA) or "sec1" (EC), as cert_scan names them.
+StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePrivateKeyDerAs(std::string_view format, std::string_view der);
+// ParseCertificateDer reads one DER certificate with BoringSSL's parser.
+StatusOr<bssl::UniquePtr<X509>> ParseCertificateDer(std::string_view der);
+
+// ReadImportedCertificate reads what an equivalent certificate must carry
+// (engine/adoption.h): subject attributes (values as UTF-8), SANs, key
+// usages, extended key usages and key type. InvalidArgument when BoringSSL
+// cannot parse the certificate or an extension is malformed.
+StatusOr<ImportedCertificate> ReadImportedCertificate(X509* cert);
 
 // Fingerprint returns "sha256:<lowercase hex>" of the certificate's DER.
 std::string Fingerprint(X509* cert);

@@ -294,6 +294,13 @@ Status LmdbStateStore::OpenDatabases() {
     }
     if (rc != 0) return LmdbError(rc, std::string("dbi_open ") + name);
   }
+  // Adopted declarations came later: a store no daemon or adoption of this
+  // version has opened for writing yet has none, which reads as empty.
+  if (int rc = mdb_dbi_open(txn.get(), "adopted", flags, &dbs_.adopted); rc == 0) {
+    dbs_.has_adopted = true;
+  } else if (rc != MDB_NOTFOUND) {
+    return LmdbError(rc, "dbi_open adopted");
+  }
 
   MDB_val key = Val(kFormatVersionKey), value;
   int rc = mdb_get(txn.get(), dbs_.meta, &key, &value);
@@ -371,6 +378,18 @@ Status LmdbStateStore::Commit(const std::vector<StoreWrite>& batch) {
     MDB_val key = Val(write.record.id), value = Val(bytes);
     int rc = mdb_put(txn.get(), dbs_.records, &key, &value, 0);
     if (rc != 0) return LmdbError(rc, "put record " + write.record.id);
+    if (write.adopted) {
+      if (write.adopted->id != write.record.id) {
+        return InvalidArgument("adopted declaration of " + write.adopted->id + " written with record " +
+                               write.record.id);
+      }
+      if (!dbs_.has_adopted) return FailedPrecondition("store " + store_path_ + " has no adopted database");
+      std::string declaration = EncodeAdoptedIdentity(*write.adopted);
+      MDB_val adopted = Val(declaration);
+      if ((rc = mdb_put(txn.get(), dbs_.adopted, &key, &adopted, 0)) != 0) {
+        return LmdbError(rc, "put adopted " + write.record.id);
+      }
+    }
     if (write.audit_line.empty()) continue;
     auto seq_key = SeqKey(next);
     MDB_val okey = Val({seq_key.data(), seq_key.size()}), line = Val(write.audit_line);
@@ -422,6 +441,27 @@ Status LmdbStateStore::ForEach(const std::function<bool(const RotationRecord&)>&
     if (!fn(*record)) return Status::Ok();
   }
   if (rc != MDB_NOTFOUND) return LmdbError(rc, "iterate records");
+  return Status::Ok();
+}
+
+Status LmdbStateStore::ForEachAdopted(const std::function<bool(const AdoptedIdentity&)>& fn) {
+  if (!dbs_.has_adopted) return Status::Ok();
+  Txn txn;
+  ROTOR_RETURN_IF_ERROR(BeginTxn(false, &txn));
+  Cursor cursor;
+  int rc = mdb_cursor_open(txn.get(), dbs_.adopted, cursor.out());
+  if (rc != 0) return LmdbError(rc, "open adopted cursor");
+  MDB_val key, value;
+  for (rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT)) {
+    auto adopted = DecodeAdoptedIdentity(View(value));
+    if (!adopted.ok()) {
+      return DataLoss("adopted declaration " + std::string(View(key)) + " in " + store_path_ +
+                      " is malformed: " + adopted.status().message());
+    }
+    if (!fn(*adopted)) return Status::Ok();
+  }
+  if (rc != MDB_NOTFOUND) return LmdbError(rc, "iterate adopted");
   return Status::Ok();
 }
 

@@ -8,6 +8,8 @@
 //   outbox    8-byte big-endian seq -> audit line
 //   sinks     sink name -> position string
 //   commands  8-byte big-endian seq -> canonical JSON of a QueuedCommand
+//   adopted   identity id -> EncodeAdoptedIdentity (rotor import --adopt);
+//             created by the first read-write open, absent (empty) before
 //
 // A kReadWrite store (the daemon) holds an exclusive flock on <data_dir>/LOCK
 // for its lifetime, so one daemon owns a data directory. A kReadOnly store
@@ -65,6 +67,7 @@ class LmdbStateStore : public StateStore {
   StatusOr<RotationRecord> Get(const std::string& id) override;
   Status ForEach(const std::function<bool(const RotationRecord&)>& fn) override;
   StatusOr<uint64_t> Count() override;
+  Status ForEachAdopted(const std::function<bool(const AdoptedIdentity&)>& fn) override;
   StatusOr<std::vector<OutboxEntry>> ReadOutbox(uint64_t after, size_t max) override;
   Status TrimOutbox(uint64_t upto) override;
   // GetSinkPosition returns NotFound for a sink that never recorded a position.
@@ -85,6 +88,8 @@ class LmdbStateStore : public StateStore {
     unsigned int outbox = 0;
     unsigned int sinks = 0;
     unsigned int commands = 0;
+    unsigned int adopted = 0;
+    bool has_adopted = false;
   };
   class Txn;
 

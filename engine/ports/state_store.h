@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/adoption.h"
 #include "engine/model.h"
 #include "engine/status.h"
 
@@ -20,6 +21,9 @@ namespace rotor {
 struct StoreWrite {
   RotationRecord record;
   std::string audit_line;  // one canonical CloudEvent JSON line, no newline; empty = none
+  // Set for the first write of an adopted identity: its declaration, stored
+  // in the same transaction (engine/adoption.h).
+  std::optional<AdoptedIdentity> adopted = std::nullopt;
 };
 
 struct OutboxEntry {
@@ -39,8 +43,9 @@ class StateStore {
  public:
   virtual ~StateStore() = default;
 
-  // Commit durably writes every record of `batch` and appends each non-empty
-  // audit line to the outbox, all in one transaction, in batch order.
+  // Commit durably writes every record of `batch`, appends each non-empty
+  // audit line to the outbox and stores each adopted declaration, all in one
+  // transaction, in batch order.
   virtual Status Commit(const std::vector<StoreWrite>& batch) = 0;
 
   // Get returns the record of `id`, or NotFound.
@@ -49,6 +54,9 @@ class StateStore {
   virtual Status ForEach(const std::function<bool(const RotationRecord&)>& fn) = 0;
   // Count returns the number of records.
   virtual StatusOr<uint64_t> Count() = 0;
+  // ForEachAdopted calls `fn` for every adopted declaration, in id order.
+  // Stops early when fn returns false.
+  virtual Status ForEachAdopted(const std::function<bool(const AdoptedIdentity&)>& fn) = 0;
 
   // ReadOutbox returns up to `max` entries with seq > `after`, in order.
   virtual StatusOr<std::vector<OutboxEntry>> ReadOutbox(uint64_t after, size_t max) = 0;

@@ -23,6 +23,7 @@ rotor_e2e_test(e2e_kek kek_test.sh)
 # `make test-long`: a hundred random SIGKILLs instead of five (about 8 minutes).
 rotor_e2e_test(e2e_crash_long crash_test.sh LABELS long ENV ROTOR_KILL_ROUNDS=100)
 rotor_e2e_test(e2e_import import_test.sh)
+rotor_e2e_test(e2e_adopt adopt_test.sh)
 
 # The audit stream to Kafka (librdkafka's mock cluster on loopback).
 rotor_e2e_test(e2e_kafka kafka_test.sh)

@@ -12,3 +12,6 @@ target_include_directories(cert_scan_mutation PRIVATE ${PROJECT_SOURCE_DIR})
 target_compile_options(cert_scan_mutation PRIVATE ${ROTOR_WARNINGS})
 target_link_libraries(cert_scan_mutation PRIVATE rotor_crypto)
 set_target_properties(cert_scan_mutation PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+# Adoption (issue 5): ids and profiles derived from imported certificates, the
+# plan, the first record, the declaration's codec and the merge into the fleet.
+rotor_cc_test(adoption_test SRCS unit/adoption_test.cc DEPS rotor_engine LABELS unit)

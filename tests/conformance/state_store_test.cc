@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "connectors/embedded/lmdb_state_store.h"
+#include "engine/adoption.h"
 #include "engine/model.h"
 #include "engine/ports/state_store.h"
 #include "gtest/gtest.h"
@@ -139,6 +140,55 @@ TEST_P(StateStoreContract, FailedBatchWritesNothing) {
   EXPECT_FALSE(status.ok());
   EXPECT_EQ(store_->Get("a").status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(Outbox().empty());
+}
+
+AdoptedIdentity MakeAdopted(const std::string& id) {
+  AdoptedIdentity a;
+  a.id = id;
+  a.policy_name = "service-mtls";
+  a.policy.name = "service-mtls";
+  a.profile.key_type = KeyType::kP256;
+  a.profile.subject = {{"CN", id + ".example"}, {"O", "Example"}};
+  a.profile.dns = {id + ".example"};
+  a.source = "/etc/tls/" + id + ".pem:1";
+  a.imported_fingerprint = "sha256:" + std::string(64, 'c');
+  a.imported_serial = "07277f52";
+  a.adopted_at = Instant::FromSeconds(1700000000);
+  return a;
+}
+
+TEST_P(StateStoreContract, AdoptedDeclarationsAreStoredWithTheirRecord) {
+  StoreWrite first = Write("b", "{\"e\":1}");
+  first.adopted = MakeAdopted("b");
+  StoreWrite second = Write("a", "{\"e\":2}");
+  second.adopted = MakeAdopted("a");
+  ASSERT_TRUE(store_->Commit({first, second, Write("c", "")}).ok());
+  Reopen();
+  std::vector<AdoptedIdentity> seen;
+  ASSERT_TRUE(store_
+                  ->ForEachAdopted([&](const AdoptedIdentity& a) {
+                    seen.push_back(a);
+                    return true;
+                  })
+                  .ok());
+  ASSERT_EQ(seen.size(), 2u);  // "c" was not adopted
+  EXPECT_EQ(seen[0], MakeAdopted("a"));
+  EXPECT_EQ(seen[1], MakeAdopted("b"));
+}
+
+TEST_P(StateStoreContract, FailedBatchStoresNoAdoptedDeclaration) {
+  StoreWrite adopted = Write("a", "{\"e\":1}");
+  adopted.adopted = MakeAdopted("a");
+  EXPECT_FALSE(store_->Commit({adopted, Write("", "{\"e\":2}")}).ok());
+  int count = 0;
+  ASSERT_TRUE(store_
+                  ->ForEachAdopted([&](const AdoptedIdentity&) {
+                    ++count;
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(count, 0);
+  EXPECT_EQ(store_->Get("a").status().code(), StatusCode::kNotFound);
 }
 
 TEST_P(StateStoreContract, EmptyBatchIsOk) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "app/inventory.h"
+#include "connectors/crypto/x509.h"
 #include "engine/time.h"
 #include "tests/support/shell_command.h"
 #include "tests/support/test_paths.h"
@@ -179,6 +180,32 @@ TEST_F(Fixtures, BundlesInAnyOrderLinkTheirChain) {
   EXPECT_TRUE(chain[2].is_ca);
   EXPECT_EQ(chain[2].issuer_fingerprint, chain[2].fingerprint);
   EXPECT_FALSE(chain[1].self_signed);
+}
+
+// What `rotor import --adopt` reads the certificate and key bytes from: one
+// DER per item, the certificate's hashing to its fingerprint, a key's
+// reading back as the same public key.
+TEST_F(Fixtures, DersComeOnePerItemAndAreTheItemsOwn) {
+  for (const char* name : {"cert_and_key.pem", "leaf.der", "leaf_key.der", "pkcs1.key", "sec1.key",
+                           "encrypted_pkcs8.key", "truncated_in_bundle.pem"}) {
+    SCOPED_TRACE(name);
+    std::vector<SecretBytes> ders;
+    const auto items = x509::ScanBytes(ReadFile(In(name)), name, &ders);
+    ASSERT_EQ(ders.size(), items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      const InventoryItem& it = items[i];
+      if (it.type == ItemType::kCertificate) {
+        const auto again = x509::ScanBytes(ders[i].view(), "again.der");
+        ASSERT_EQ(again.size(), 1u);
+        EXPECT_EQ(again[0].fingerprint, it.fingerprint);
+      } else if (it.type == ItemType::kPrivateKey && !it.encrypted) {
+        auto key = x509::ParsePrivateKeyDerAs(it.key_format, ders[i].view());
+        ASSERT_TRUE(key.ok()) << key.status().ToString();
+      } else {
+        EXPECT_TRUE(ders[i].empty()) << ItemTypeName(it.type);
+      }
+    }
+  }
 }
 
 TEST_F(Fixtures, KeysMatchTheirCertificateByPublicKeyOnly) {

@@ -16,6 +16,7 @@ Status FakeStateStore::Commit(const std::vector<StoreWrite>& batch) {
   }
   for (const auto& w : batch) {
     records_[w.record.id] = EncodeRecord(w.record);
+    if (w.adopted) adopted_[w.adopted->id] = EncodeAdoptedIdentity(*w.adopted);
     if (!w.audit_line.empty()) {
       outbox_.push_back(OutboxEntry{next_outbox_seq_++, w.audit_line});
       lines_.push_back(w.audit_line);
@@ -42,6 +43,20 @@ Status FakeStateStore::ForEach(const std::function<bool(const RotationRecord&)>&
     auto r = DecodeRecord(bytes);
     if (!r.ok()) return DataLoss("stored record does not decode: " + r.status().message());
     if (!fn(*r)) break;
+  }
+  return Status::Ok();
+}
+
+Status FakeStateStore::ForEachAdopted(const std::function<bool(const AdoptedIdentity&)>& fn) {
+  std::vector<std::string> encoded;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, bytes] : adopted_) encoded.push_back(bytes);
+  }
+  for (const auto& bytes : encoded) {
+    auto a = DecodeAdoptedIdentity(bytes);
+    if (!a.ok()) return DataLoss("stored adopted identity does not decode: " + a.status().message());
+    if (!fn(*a)) break;
   }
   return Status::Ok();
 }

@@ -24,6 +24,7 @@ class FakeStateStore final : public StateStore {
   StatusOr<RotationRecord> Get(const std::string& id) override;
   Status ForEach(const std::function<bool(const RotationRecord&)>& fn) override;
   StatusOr<uint64_t> Count() override;
+  Status ForEachAdopted(const std::function<bool(const AdoptedIdentity&)>& fn) override;
   StatusOr<std::vector<OutboxEntry>> ReadOutbox(uint64_t after, size_t max) override;
   Status TrimOutbox(uint64_t upto) override;
   StatusOr<std::string> GetSinkPosition(const std::string& sink) override;
@@ -44,6 +45,7 @@ class FakeStateStore final : public StateStore {
   mutable std::mutex mu_;
   // Protected by mu_.
   std::map<std::string, std::string> records_;  // id -> EncodeRecord bytes
+  std::map<std::string, std::string> adopted_;  // id -> EncodeAdoptedIdentity bytes
   std::deque<OutboxEntry> outbox_;
   std::vector<std::string> lines_;
   uint64_t next_outbox_seq_ = 1;
