@@ -38,7 +38,7 @@ test-long: build
 # runtime: RuntimeTest, e2e_operator, e2e_hooks). Debian's CAF is not
 # instrumented, so the TSan tree links CAF 0.17.6 built from Debian's source
 # package with -fsanitize=thread into $(BUILD_DIR)-tsan/caf-tsan
-# (scripts/build-caf-tsan.sh: fetched and built once, about 8 minutes on 2
+# (scripts/build-caf-tsan.sh: fetched and built once, about 12 minutes on 2 busy
 # cores); tests/sanitizers/tsan.supp says why nothing is suppressed.
 SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -64,11 +64,14 @@ fetch_source() {
   apt-get "${opts[@]}" update
   # The patch tarball may be missing from the archive (see the head of this
   # file): apt-get then fails after it has fetched and checked the others.
-  (cd "$dl" && apt-get "${opts[@]}" source --download-only "actor-framework=$DEB_VERSION") ||
-    echo "build-caf-tsan: apt-get source did not fetch every file; going on with what it fetched" >&2
-  if [ ! -f "$dl/$ORIG" ] || [ ! -f "$dl/$DSC" ]; then
-    echo "build-caf-tsan: $ORIG or $DSC could not be fetched" >&2
-    exit 1
+  if ! (cd "$dl" && apt-get "${opts[@]}" source --download-only "actor-framework=$DEB_VERSION") \
+    >"$apt_dir/source.log" 2>&1; then
+    if [ ! -f "$dl/$ORIG" ] || [ ! -f "$dl/$DSC" ]; then
+      cat "$apt_dir/source.log" >&2
+      echo "build-caf-tsan: $ORIG or $DSC could not be fetched" >&2
+      exit 1
+    fi
+    echo "build-caf-tsan: no Debian patch tarball in the archive; building the upstream tarball" >&2
   fi
 }
 
@@ -99,9 +102,12 @@ patch_source() {
     "$src/libcaf_io/caf/io/network/receive_buffer.hpp"
 }
 
-rm -rf "$PREFIX/src" "$PREFIX/build" "$PREFIX/include" "$PREFIX/lib" "$PREFIX/.stamp"
+rm -rf "${PREFIX:?}/src" "${PREFIX:?}/build" "${PREFIX:?}/include" "${PREFIX:?}/lib" "${PREFIX:?}/.stamp"
 mkdir -p "$PREFIX/src"
-debian_tar="$(ls "$dl"/actor-framework_"$DEB_VERSION".debian.tar.* 2>/dev/null | head -1 || true)"
+debian_tar=""
+for f in "$dl"/actor-framework_"$DEB_VERSION".debian.tar.*; do
+  if [ -f "$f" ]; then debian_tar="$f"; fi
+done
 if [ -n "$debian_tar" ] && verify "$(basename "$debian_tar")"; then
   (cd "$PREFIX/src" && dpkg-source --no-check -x "$dl/$DSC" "actor-framework-$VERSION" >/dev/null)
 else
