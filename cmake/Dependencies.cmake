@@ -20,9 +20,29 @@ get_filename_component(BORINGSSL_LIB_DIR ${BORINGSSL_CRYPTO_LIBRARY} DIRECTORY)
 set(CMAKE_BUILD_RPATH ${BORINGSSL_LIB_DIR})
 set(CMAKE_INSTALL_RPATH ${BORINGSSL_LIB_DIR})
 
-# CAF 0.17.6 ships no CMake config or pkg-config.
-find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
-find_library(CAF_CORE_LIBRARY caf_core REQUIRED)
+# CAF 0.17.6 ships no CMake config or pkg-config. Debian's libcaf-dev, except
+# when ROTOR_CAF_PREFIX names another build of the same version: the TSan
+# build (ROTOR_SANITIZE=thread) defaults to the instrumented one that
+# scripts/build-caf-tsan.sh installs into <build dir>/caf-tsan, since
+# ThreadSanitizer cannot see the ordering inside an uninstrumented CAF.
+set(ROTOR_CAF_PREFIX "" CACHE PATH "Install prefix of a CAF 0.17.6 build to use instead of Debian's")
+if(NOT ROTOR_CAF_PREFIX AND ROTOR_SANITIZE MATCHES "thread")
+  set(ROTOR_CAF_PREFIX ${CMAKE_BINARY_DIR}/caf-tsan CACHE PATH
+      "Install prefix of a CAF 0.17.6 build to use instead of Debian's" FORCE)
+endif()
+if(ROTOR_CAF_PREFIX)
+  # Set, not found: a tree configured before may hold Debian's paths in the cache.
+  set(CAF_INCLUDE_DIR ${ROTOR_CAF_PREFIX}/include)
+  set(CAF_CORE_LIBRARY ${ROTOR_CAF_PREFIX}/lib/libcaf_core.so)
+  if(NOT EXISTS ${CAF_INCLUDE_DIR}/caf/all.hpp OR NOT EXISTS ${CAF_CORE_LIBRARY})
+    message(FATAL_ERROR "ROTOR_CAF_PREFIX=${ROTOR_CAF_PREFIX} holds no CAF build: "
+                        "run scripts/build-caf-tsan.sh ${ROTOR_CAF_PREFIX} (make test-tsan does)")
+  endif()
+  list(APPEND CMAKE_BUILD_RPATH ${ROTOR_CAF_PREFIX}/lib)
+else()
+  find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
+  find_library(CAF_CORE_LIBRARY caf_core REQUIRED)
+endif()
 add_library(rotor::caf UNKNOWN IMPORTED)
 set_target_properties(rotor::caf PROPERTIES
   IMPORTED_LOCATION ${CAF_CORE_LIBRARY}

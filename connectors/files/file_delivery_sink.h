@@ -26,9 +26,11 @@
 // (transient); EACCES/EPERM/EROFS -> PermissionDenied; a wrong mode, owner,
 // file type or a symlink where none belongs -> FailedPrecondition.
 //
-// Thread-compatible: one thread at a time (the port's contract). Two sinks on
-// the same root in different processes are not supported (the daemon holds
-// an exclusive lock on its data directory).
+// Thread-safety as the port's contract: ReadBack and Paths may run beside a
+// batch method on another thread, since the sink's members are constant after
+// construction and every call walks the tree with descriptors of its own. Two
+// sinks on the same root in different processes are not supported (the
+// daemon holds an exclusive lock on its data directory).
 #pragma once
 
 #include <cstdint>

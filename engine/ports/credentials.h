@@ -113,7 +113,11 @@ struct DeliveredPaths {
 
 // DeliverySink writes versions where consumers read them (ARCHITECTURE §6).
 // Batch methods group durability: one durability point per call. Each returns
-// one Status per item, in order. Thread-compatible: call from one thread.
+// one Status per item, in order. Thread-safety: the batch methods and the
+// reads CurrentGeneration and ListGenerations from one thread at a time;
+// ReadBack and Paths from any thread, also while a batch method runs on
+// another (the runtime verifies on its crypto pool while its file worker
+// writes; the identities differ, since an identity has one effect in flight).
 class DeliverySink {
  public:
   virtual ~DeliverySink() = default;

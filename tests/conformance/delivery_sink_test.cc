@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -22,6 +23,7 @@
 #include <ostream>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -376,6 +378,38 @@ TEST_P(DeliverySinkContract, ListGenerationsIsNumericallySorted) {
   ASSERT_TRUE(Activate("svc-1", 10).ok());
   ASSERT_TRUE(Retire("svc-1", 2).ok());
   EXPECT_EQ(Generations("svc-1"), (std::vector<uint64_t>{1, 3, 10}));
+}
+
+// The runtime verifies on its crypto pool while its file worker writes
+// (engine/ports/credentials.h): ReadBack of one identity beside the batch
+// methods of another, on two threads. make test-tsan runs it instrumented.
+TEST_P(DeliverySinkContract, ReadBackRunsBesideBatchesOnAnotherThread) {
+  const Material m = VersionMaterial(1);
+  ASSERT_TRUE(Deliver("svc-read", 1, m).ok());
+  ASSERT_TRUE(Activate("svc-read", 1).ok());
+  constexpr uint64_t kVersions = 40;
+  std::atomic<bool> writing{true};
+  int reads = 0;
+  int bad_reads = 0;
+  std::thread reader([&] {
+    while (writing.load() || reads == 0) {
+      auto back = sink().ReadBack("svc-read", 1);
+      ++reads;
+      if (!back.ok() || !SameFiles(m, *back)) ++bad_reads;
+    }
+  });
+  for (uint64_t g = 1; g <= kVersions; ++g) {
+    EXPECT_TRUE(DeliverVersion("svc-write", g).ok()) << g;
+    EXPECT_TRUE(Activate("svc-write", g).ok()) << g;
+    if (g > 1) {
+      EXPECT_TRUE(Retire("svc-write", g - 1).ok()) << g;
+    }
+  }
+  writing = false;
+  reader.join();
+  EXPECT_EQ(bad_reads, 0) << "of " << reads << " reads";
+  EXPECT_EQ(Current("svc-write"), kVersions);
+  EXPECT_EQ(Generations("svc-write"), (std::vector<uint64_t>{kVersions}));
 }
 
 // --- FileDeliverySink only ---------------------------------------------------------

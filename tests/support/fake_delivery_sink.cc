@@ -3,14 +3,19 @@
 namespace rotor::testing {
 
 Status FakeDeliverySink::Fault(EffectType op, const std::string& id, uint64_t generation) {
-  calls_[op]++;
-  auto& queue = scripted_[op];
-  if (!queue.empty()) {
-    Status s = queue.front();
-    queue.pop_front();
-    return s;
+  FaultFn fault;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_[op]++;
+    auto& queue = scripted_[op];
+    if (!queue.empty()) {
+      Status s = queue.front();
+      queue.pop_front();
+      return s;
+    }
+    fault = fault_;
   }
-  if (fault_) return fault_(op, id, generation);
+  if (fault) return fault(op, id, generation);
   return Status::Ok();
 }
 
@@ -24,6 +29,7 @@ std::vector<Status> FakeDeliverySink::Deliver(const std::vector<DeliverItem>& it
       } else if (item.files == nullptr || item.files->size() != 1) {
         s = InvalidArgument("deliver: the fake sink holds exactly one file per version");
       } else {
+        std::lock_guard<std::mutex> lock(mu_);
         files_[item.id].generations[item.generation] = std::string(item.files->front().bytes.view());
       }
     }
@@ -37,6 +43,7 @@ std::vector<Status> FakeDeliverySink::Activate(const std::vector<ActivateItem>& 
   for (const auto& item : items) {
     Status s = Fault(EffectType::kActivate, item.id, item.generation);
     if (s.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
       Files& f = files_[item.id];
       if (!f.generations.count(item.generation)) {
         s = FailedPrecondition("activate " + item.id + " generation " + std::to_string(item.generation) +
@@ -55,6 +62,7 @@ std::vector<Status> FakeDeliverySink::Discard(const std::vector<DiscardItem>& it
   for (const auto& item : items) {
     Status s = Fault(EffectType::kDiscard, item.id, item.generation);
     if (s.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
       Files& f = files_[item.id];
       if (item.restore_generation != 0 && !f.generations.count(item.restore_generation)) {
         s = FailedPrecondition("discard " + item.id + ": restore generation " +
@@ -76,6 +84,7 @@ std::vector<Status> FakeDeliverySink::Retire(const std::vector<ActivateItem>& it
   for (const auto& item : items) {
     Status s = Fault(EffectType::kRetire, item.id, item.generation);
     if (s.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
       Files& f = files_[item.id];
       if (f.current == item.generation && item.generation != 0) {
         s = FailedPrecondition("retire " + item.id + " generation " + std::to_string(item.generation) +
@@ -99,6 +108,7 @@ DeliveredPaths FakeDeliverySink::Paths(const std::string& id, uint64_t generatio
 StatusOr<Material> FakeDeliverySink::ReadBack(const std::string& id, uint64_t generation) {
   Status s = Fault(EffectType::kVerify, id, generation);
   if (!s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(id);
   if (it == files_.end() || !it->second.generations.count(generation)) {
     return NotFound("read back " + id + " generation " + std::to_string(generation) + ": not delivered");
@@ -109,12 +119,14 @@ StatusOr<Material> FakeDeliverySink::ReadBack(const std::string& id, uint64_t ge
 }
 
 StatusOr<uint64_t> FakeDeliverySink::CurrentGeneration(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(id);
   return it == files_.end() ? uint64_t{0} : it->second.current;
 }
 
 StatusOr<std::vector<uint64_t>> FakeDeliverySink::ListGenerations(const std::string& id) {
   std::vector<uint64_t> out;
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(id);
   if (it != files_.end()) {
     for (const auto& [g, material] : it->second.generations) out.push_back(g);
@@ -123,14 +135,22 @@ StatusOr<std::vector<uint64_t>> FakeDeliverySink::ListGenerations(const std::str
 }
 
 void FakeDeliverySink::FailNext(EffectType op, Status error, int times) {
+  std::lock_guard<std::mutex> lock(mu_);
   for (int i = 0; i < times; ++i) scripted_[op].push_back(error);
 }
 
+void FakeDeliverySink::SetFault(FaultFn fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fault_ = std::move(fn);
+}
+
 void FakeDeliverySink::Tamper(const std::string& id, uint64_t generation, std::string material) {
+  std::lock_guard<std::mutex> lock(mu_);
   files_[id].generations[generation] = std::move(material);
 }
 
 int FakeDeliverySink::calls(EffectType op) const {
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = calls_.find(op);
   return it == calls_.end() ? 0 : it->second;
 }

@@ -12,13 +12,15 @@
 //
 // Faults: FailNext queues failures per operation; SetFault installs a
 // function consulted for every item. A failed item changes nothing.
-// Thread-compatible.
+// Thread-safe (the port asks less: ReadBack beside the batch methods, which
+// the runtime's crypto pool does), except files(): see there.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -49,15 +51,21 @@ class FakeDeliverySink final : public DeliverySink {
   // Test controls.
   // FailNext makes the next `times` items of `op` fail with `error`.
   void FailNext(EffectType op, Status error, int times = 1);
-  void SetFault(FaultFn fn) { fault_ = std::move(fn); }
+  void SetFault(FaultFn fn);
   // Tamper overwrites the delivered material of a version (a verify failure).
   void Tamper(const std::string& id, uint64_t generation, std::string material);
+  // files() is the sink's own map, unlocked: only while no other thread
+  // calls the sink.
   const std::map<std::string, Files>& files() const { return files_; }
   int calls(EffectType op) const;
 
  private:
+  // Fault counts the call and returns the scripted or injected result; the
+  // fault function runs with mu_ released (a test's may block one call).
   Status Fault(EffectType op, const std::string& id, uint64_t generation);
 
+  mutable std::mutex mu_;
+  // Protected by mu_.
   std::map<std::string, Files> files_;
   std::map<EffectType, std::deque<Status>> scripted_;
   std::map<EffectType, int> calls_;

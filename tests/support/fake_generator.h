@@ -5,12 +5,14 @@
 //
 // Failures: FailNext queues one Status per call (transient or not); SetFault
 // installs a function consulted on every call after the queue is empty.
-// Thread-compatible.
+// Thread-safe, as the port requires: the runtime's crypto pool calls Generate
+// and Check from several threads at once.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "engine/ports/credentials.h"
@@ -29,11 +31,13 @@ class FakeGenerator final : public CredentialGenerator {
 
   // Test controls.
   void FailNext(Status error, int times = 1);
-  void SetFault(FaultFn fn) { fault_ = std::move(fn); }
-  int calls() const { return calls_; }
+  void SetFault(FaultFn fn);
+  int calls() const;
 
  private:
   const Hasher& hasher_;
+  mutable std::mutex mu_;
+  // Protected by mu_.
   std::deque<Status> scripted_;
   FaultFn fault_;
   int calls_ = 0;
