@@ -42,13 +42,22 @@ pass "managed CA created: root, intermediate, bundle; CA keys sealed under the K
 # check_all : every current leaf verifies against the bundle. The leaf is
 # copied before the bundle is read: the bundle only ever gains an
 # intermediate before it signs, so a later bundle always holds the signer.
+# On a starved machine a 12 s leaf can lapse before its renewal lands (seen
+# once beside a CAF build): its chain is then verified at the last second of
+# its validity, which is what this test is about, and the lapse is counted.
 checked=0
+lapsed=0
 check_all() {
-  local c tmp="$WORK/leaf.pem"
+  local c tmp="$WORK/leaf.pem" end
   for c in "$D"/out/web-*/current/cert.pem; do
     cp "$c" "$tmp" 2>/dev/null || continue  # retired between the glob and the copy
-    out=$(openssl verify -CAfile "$D/ca/ca.pem" -untrusted "$D/ca/bundle.pem" "$tmp" 2>&1) ||
-      fail "a leaf failed verification against the published bundle ($c): $out"
+    out=$(openssl verify -CAfile "$D/ca/ca.pem" -untrusted "$D/ca/bundle.pem" "$tmp" 2>&1) || {
+      grep -q "certificate has expired" <<<"$out" || fail "a leaf failed verification against the published bundle ($c): $out"
+      end=$(date -d "$(openssl x509 -noout -enddate -in "$tmp" | cut -d= -f2)" +%s)
+      out=$(openssl verify -attime $((end - 1)) -CAfile "$D/ca/ca.pem" -untrusted "$D/ca/bundle.pem" "$tmp" 2>&1) ||
+        fail "a lapsed leaf failed verification against the published bundle at its notAfter ($c): $out"
+      lapsed=$((lapsed + 1))
+    }
     checked=$((checked + 1))
   done
 }
@@ -66,7 +75,7 @@ for round in 1 2; do
   [ "$after" -gt "$before" ] || fail "the intermediate did not rotate (generation $before -> $after)"
   rotations=$((rotations + 1))
 done
-echo "  $checked leaf verifications against the bundle, $rotations intermediate rotations"
+echo "  $checked leaf verifications against the bundle ($lapsed of a leaf past its notAfter), $rotations intermediate rotations"
 n=$(grep -c "BEGIN CERTIFICATE" "$D/ca/bundle.pem")
 [ "$n" -ge 4 ] || fail "the bundle should hold the root and three intermediates, holds $n certificates"
 # Leaves issued after the last rotation are signed by the newest intermediate.
