@@ -28,10 +28,12 @@ Event MakeEvent(EventType type) {
 // Priority classes of admission (ARCHITECTURE §4).
 enum ReadyClass : size_t { kEmergencyClass = 0, kOverdueClass = 1, kRoutineClass = 2 };
 
-// Park keeps a resting record in its compact form and arms its timer.
-void Park(Self* self, const RotationRecord& record) {
+// ParkAs keeps a resting record in its compact form under `id` (the
+// record's own id, moved in when the caller no longer needs it) and arms its
+// timer.
+void ParkAs(Self* self, std::string id, const RotationRecord& record) {
   auto& st = self->state;
-  auto [it, inserted] = st.resting.try_emplace(record.id);
+  auto [it, inserted] = st.resting.try_emplace(std::move(id));
   RestingEntry& e = it->second;
   if (!inserted) {  // replaced: forget the old form's place
     if (e.timer != TimerWheel<void*>::kNoHandle) st.wheel.Cancel(e.timer);
@@ -46,6 +48,10 @@ void Park(Self* self, const RotationRecord& record) {
   if (record.phase != Phase::kRetired && record.next_due < kMaxInstant) {
     e.timer = st.wheel.Insert(record.next_due.micros, &*it);
   }
+}
+
+void Park(Self* self, const RotationRecord& record) {
+  ParkAs(self, record.id, record);
 }
 
 // Unpark takes an identity out of the shard's resting table and returns its
@@ -202,11 +208,11 @@ void Tick(Self* self, const Context* ctx) {
   self->delayed_send(self, std::chrono::milliseconds(ctx->options.tick_millis), tick_atom::value);
 }
 
-void Adopt(Self* self, const Context* ctx, const std::vector<RotationRecord>& records) {
+void Adopt(Self* self, const Context* ctx, std::vector<RotationRecord>& records) {
   auto& st = self->state;
   const Instant now = ctx->ports.clock->Now();
   st.resting.reserve(st.resting.size() + records.size());
-  for (const auto& r : records) {
+  for (auto& r : records) {
     if (!IsResting(r.phase) || r.phase == Phase::kRetiring) {
       Park(self, r);
       Activate(self, ctx, r.id, MakeEvent(EventType::kRecover));
@@ -217,9 +223,10 @@ void Adopt(Self* self, const Context* ctx, const std::vector<RotationRecord>& re
       copy.next_due = now;
       Park(self, copy);
     } else {
-      Park(self, r);
+      ParkAs(self, std::move(r.id), r);  // packed without its id: the id moves into the table
     }
   }
+  records = {};
 }
 
 void MaybeFinishStop(Self* self) {
