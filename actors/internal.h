@@ -38,8 +38,7 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
 // Boxed payloads: local messages only, never serialised.
 using RecordPtr = std::shared_ptr<const RotationRecord>;
-// Adopted records are taken (moved from) by the one shard they are sent to.
-using RecordsPtr = std::shared_ptr<std::vector<RotationRecord>>;
+using RecordsPtr = std::shared_ptr<const std::vector<RotationRecord>>;
 using IdsPtr = std::shared_ptr<const std::vector<std::string>>;
 using MovesPtr = std::shared_ptr<const std::vector<GroupMove>>;
 using FleetPtr = std::shared_ptr<const FleetSpec>;
