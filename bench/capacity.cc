@@ -209,6 +209,7 @@ int Restart(uint64_t n, const std::string& dir) {
 }  // namespace rotor::bench
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each result line as it comes, also into a file
   const std::string mode = argc > 1 ? argv[1] : "";
   const uint64_t n = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 0;
   if (mode == "memory" && n > 0) return rotor::bench::Memory(n);
