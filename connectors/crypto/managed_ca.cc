@@ -294,7 +294,7 @@ StatusOr<std::unique_ptr<ManagedCa::Issuer>> ManagedCa::LoadIntermediate(uint64_
   issuer->generation = generation;
   issuer->cert_pem = x509::CertificatePem(cert.get());
   issuer->not_after = x509::NotAfter(cert.get());
-  issuer->signed_by_root = x509::SignedBy(cert.get(), root_.get());
+  issuer->signed_by_root = x509::SignedBy(cert.get(), root_.get()) && X509_check_ca(cert.get()) != 0;
   issuer->cert = std::move(cert);
   issuer->key = std::move(key).value();
   return issuer;
