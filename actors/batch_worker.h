@@ -10,6 +10,8 @@
 // own threads.
 #pragma once
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -26,11 +28,19 @@ class BatchWorker {
  public:
   using Handler = std::function<void(std::vector<Job>&)>;
 
-  BatchWorker(size_t max_batch, Handler handler, size_t threads = 1)
+  // `name` (at most 15 bytes) names the threads, for top -H and for the
+  // capacity harness's CPU time per component.
+  BatchWorker(size_t max_batch, Handler handler, size_t threads = 1, std::string name = "")
       : max_batch_(std::max<size_t>(max_batch, 1)),
         handler_(std::move(handler)),
         thread_count_(std::max<size_t>(threads, 1)) {
-    for (size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { Loop(); });
+    name.resize(std::min<size_t>(name.size(), 15));
+    for (size_t i = 0; i < thread_count_; ++i) {
+      threads_.emplace_back([this, name] {
+        if (!name.empty()) pthread_setname_np(pthread_self(), name.c_str());
+        Loop();
+      });
+    }
   }
   ~BatchWorker() { Stop(); }
   BatchWorker(const BatchWorker&) = delete;

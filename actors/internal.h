@@ -137,6 +137,12 @@ struct ShardState {
   std::unordered_set<std::string> removed;               // to retire once resting
   std::unordered_map<std::string, std::string> regroup;  // id -> new group, applied once resting
   std::vector<std::string> held;                         // due routine rotations held while paused
+  // Operator commands accepted for resting identities, waiting for an
+  // admission slot: they are admitted first, in arrival order, but like
+  // everything else at most max_active_per_shard at a time (a `rotate --all`
+  // of a million identities must not spawn a million actors at once).
+  std::unordered_map<std::string, Event> requested;
+  std::deque<std::string> requested_order;
   bool ticking = false;
   bool stopping = false;
   std::vector<caf::response_promise> stop_waiters;

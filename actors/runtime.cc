@@ -30,13 +30,16 @@ class CafRuntime final : public RotationRuntime {
     ctx_.retire_policy.name = "retire";
     ctx_.retire_policy.grace = Duration::Zero();
 
-    store_writer_ = std::make_unique<BatchWorker<StoreJob>>(options.store_batch, [this](std::vector<StoreJob>& jobs) {
-      std::vector<StoreWrite> batch;
-      batch.reserve(jobs.size());
-      for (auto& j : jobs) batch.push_back(j.write);
-      auto status = std::make_shared<const Status>(ctx_.ports.store->Commit(batch));
-      for (auto& j : jobs) caf::anon_send(j.reply_to, persisted_atom::value, StatusPtr(status));
-    });
+    store_writer_ = std::make_unique<BatchWorker<StoreJob>>(
+        options.store_batch,
+        [this](std::vector<StoreJob>& jobs) {
+          std::vector<StoreWrite> batch;
+          batch.reserve(jobs.size());
+          for (auto& j : jobs) batch.push_back(j.write);
+          auto status = std::make_shared<const Status>(ctx_.ports.store->Commit(batch));
+          for (auto& j : jobs) caf::anon_send(j.reply_to, persisted_atom::value, StatusPtr(status));
+        },
+        1, "rotor-store");
     auto effects = [this](std::vector<EffectRequest>& reqs) {
       EffectRunner runner(EffectRunnerPorts{ctx_.ports.clock, ctx_.ports.hasher, ctx_.ports.generator, ctx_.ports.sink,
                                             ctx_.ports.commands, ctx_.ports.faults});
@@ -53,8 +56,9 @@ class CafRuntime final : public RotationRuntime {
     // threads, one per core unless configured (ARCHITECTURE §4–5).
     const size_t crypto_threads =
         options.crypto_threads ? options.crypto_threads : std::max(1u, std::thread::hardware_concurrency());
-    crypto_worker_ = std::make_unique<BatchWorker<EffectRequest>>(options.crypto_batch, effects, crypto_threads);
-    file_worker_ = std::make_unique<BatchWorker<EffectRequest>>(options.effect_batch, effects);
+    crypto_worker_ =
+        std::make_unique<BatchWorker<EffectRequest>>(options.crypto_batch, effects, crypto_threads, "rotor-crypto");
+    file_worker_ = std::make_unique<BatchWorker<EffectRequest>>(options.effect_batch, effects, 1, "rotor-files");
     ctx_.store_writer = store_writer_.get();
     ctx_.crypto_worker = crypto_worker_.get();
     ctx_.file_worker = file_worker_.get();

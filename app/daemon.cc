@@ -26,6 +26,7 @@
 #include "app/control.h"
 #include "app/crash_hook.h"
 #include "app/fleet_loader.h"
+#include "app/journal_drainer.h"
 #include "app/log.h"
 #include "app/reconcile.h"
 #include "app/relay_process.h"
@@ -36,57 +37,6 @@
 
 namespace rotor::app {
 namespace {
-
-// The journal drainer: a dedicated thread so fsync never blocks the actors.
-class JournalDrainer {
- public:
-  explicit JournalDrainer(AuditJournal* journal) : journal_(journal) {
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~JournalDrainer() { Stop(); }
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) return;
-      stop_ = true;
-    }
-    cv_.notify_one();
-    if (thread_.joinable()) thread_.join();
-  }
-  uint64_t drained() const { return drained_; }
-
- private:
-  void Loop() {
-    while (true) {
-      bool stopping;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_; });
-        stopping = stop_;
-      }
-      DrainAll();
-      if (stopping) return;
-    }
-  }
-  void DrainAll() {
-    while (true) {
-      auto n = journal_->DrainOnce(8192);
-      if (!n.ok()) {
-        LogError("audit journal drain failed", {{"error", n.status().ToString()}});
-        return;
-      }
-      drained_ += *n;
-      if (*n < 8192) return;
-    }
-  }
-
-  AuditJournal* journal_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::atomic<uint64_t> drained_{0};
-  std::thread thread_;
-};
 
 std::string PhaseCount(const RuntimeSnapshot& s, const char* phase) {
   auto it = s.by_phase.find(phase);

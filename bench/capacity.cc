@@ -31,6 +31,7 @@
 
 #include "actors/runtime.h"
 #include "app/reconcile.h"
+#include "bench/rekey.h"
 #include "bench/typical_identity.h"
 #include "connectors/crypto/boring_hasher.h"
 #include "connectors/embedded/lmdb_state_store.h"
@@ -124,7 +125,7 @@ void WaitAdopted(RotationRuntime& runtime, uint64_t n) {
   for (;;) {
     const uint64_t seen = runtime.Snapshot().identities;
     if (seen >= n) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
@@ -208,10 +209,35 @@ int Restart(uint64_t n, const std::string& dir) {
 }  // namespace rotor::bench
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each result line as it comes, also into a file
   const std::string mode = argc > 1 ? argv[1] : "";
   const uint64_t n = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 0;
   if (mode == "memory" && n > 0) return rotor::bench::Memory(n);
   if (mode == "restart" && n > 0 && argc > 3) return rotor::bench::Restart(n, argv[3]);
-  std::fprintf(stderr, "usage: rotor_capacity memory N | rotor_capacity restart N DIR\n");
+  if (mode == "rekey" && n > 0 && argc > 3) {
+    rotor::bench::RekeyOptions options;
+    bool ok = true;
+    for (int i = 4; i < argc && ok; ++i) {
+      const std::string arg = argv[i];
+      const bool has_value = i + 1 < argc;
+      if (arg == "--threads" && has_value) {
+        options.threads = std::strtoul(argv[++i], nullptr, 10);
+        ok = options.threads > 0 && options.threads <= 256;
+      } else if (arg == "--ceiling" && has_value) {
+        options.ceiling_count = std::strtoull(argv[++i], nullptr, 10);
+        ok = options.ceiling_count > 0;
+      } else if (arg == "--sink" && has_value) {
+        const std::string sink = argv[++i];
+        ok = sink == "none" || sink == "file";
+        options.file_sink = sink == "file";
+      } else {
+        ok = false;
+      }
+    }
+    if (ok) return rotor::bench::Rekey(n, argv[3], options);
+  }
+  std::fprintf(stderr,
+               "usage: rotor_capacity memory N | rotor_capacity restart N DIR |\n"
+               "       rotor_capacity rekey N DIR [--threads T] [--sink none|file] [--ceiling COUNT]\n");
   return 2;
 }

@@ -23,34 +23,61 @@ std::string EventHash(const Hasher& hasher, const JsonValue& event) {
 
 std::string ChainAuditEvent(const Hasher& hasher, const AuditFact& fact, Instant now, std::string_view source,
                             RotationRecord* record) {
-  uint64_t seq = record->chain_seq + 1;
-  std::string prevhash = record->chain_hash.empty() ? kGenesisHash : record->chain_hash;
+  const uint64_t seq = record->chain_seq + 1;
+  const std::string& prevhash = record->chain_hash.empty() ? kGenesisHash : record->chain_hash;
+  const std::string sequence = FormatSequence(seq);
 
-  JsonValue data = JsonValue::Object();
-  for (const auto& [key, value] : fact.data) {
-    if (const auto* s = std::get_if<std::string>(&value)) {
-      data.Set(key, JsonValue::String(*s));
+  // The canonical form written member by member, in its (byte) order of keys:
+  // data, datacontenttype, [hash], id, prevhash, sequence, source,
+  // specversion, subject, time, type. EventHash's input is prevhash followed
+  // by the event without "hash"; the line is the same bytes with the hash
+  // member spliced in before "id". Equal to CanonicalJson of the JsonValue
+  // (tests/unit/audit_test.cc checks both against each other and against
+  // ChainVerifier).
+  std::string line;
+  line.reserve(512);
+  line.append(prevhash);
+  const size_t start = line.size();
+  line.append("{\"data\":{");
+  bool first = true;
+  for (const auto& [key, value] : fact.data) {  // std::map: byte order, as canonical JSON
+    if (!first) line.push_back(',');
+    first = false;
+    AppendJsonString(key, &line);
+    line.push_back(':');
+    if (const auto* str = std::get_if<std::string>(&value)) {
+      AppendJsonString(*str, &line);
     } else {
-      data.Set(key, JsonValue::Int(std::get<int64_t>(value)));
+      line.append(std::to_string(std::get<int64_t>(value)));
     }
   }
-  JsonValue event = JsonValue::Object();
-  event.Set("specversion", JsonValue::String("1.0"));
-  event.Set("id", JsonValue::String(record->id + "/" + FormatSequence(seq)));
-  event.Set("source", JsonValue::String(std::string(source)));
-  event.Set("type", JsonValue::String(std::string(kEventTypePrefix) + fact.type));
-  event.Set("subject", JsonValue::String(record->id));
-  event.Set("time", JsonValue::String(FormatRfc3339(now)));
-  event.Set("datacontenttype", JsonValue::String("application/json"));
-  event.Set("data", std::move(data));
-  event.Set("sequence", JsonValue::String(FormatSequence(seq)));
-  event.Set("prevhash", JsonValue::String(prevhash));
-  std::string hash = EventHash(hasher, event);
-  event.Set("hash", JsonValue::String(hash));
+  line.append("},\"datacontenttype\":\"application/json\",");
+  const size_t splice = line.size();
+  line.append("\"id\":");
+  AppendJsonString(record->id + "/" + sequence, &line);
+  line.append(",\"prevhash\":");
+  AppendJsonString(prevhash, &line);
+  line.append(",\"sequence\":");
+  AppendJsonString(sequence, &line);
+  line.append(",\"source\":");
+  AppendJsonString(source, &line);
+  line.append(",\"specversion\":\"1.0\",\"subject\":");
+  AppendJsonString(record->id, &line);
+  line.append(",\"time\":");
+  AppendJsonString(FormatRfc3339(now), &line);
+  line.append(",\"type\":");
+  AppendJsonString(std::string(kEventTypePrefix) + fact.type, &line);
+  line.push_back('}');
+  std::string hash = HexSha256(hasher, line);
 
+  std::string out;
+  out.reserve(line.size() - start + hash.size() + 10);
+  out.append(line, start, splice - start);
+  out.append("\"hash\":\"").append(hash).append("\",");
+  out.append(line, splice, std::string::npos);
   record->chain_seq = seq;
-  record->chain_hash = hash;
-  return CanonicalJson(event);
+  record->chain_hash = std::move(hash);
+  return out;
 }
 
 Status ChainVerifier::Feed(std::string_view line) {

@@ -266,20 +266,23 @@ StatusOr<JsonValue> ParseJson(std::string_view text) {
 void AppendJsonString(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
+  size_t plain = 0;  // start of the run of characters copied as they are
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7f) continue;
+    out->append(s.data() + plain, i - plain);
+    plain = i + 1;
     if (c == '"') {
       out->append("\\\"");
     } else if (c == '\\') {
       out->append("\\\\");
-    } else if (c < 0x20 || c == 0x7f) {
+    } else {
       out->append("\\u00");
       out->push_back(kHex[c >> 4]);
       out->push_back(kHex[c & 0xF]);
-    } else {
-      out->push_back(ch);
     }
   }
+  out->append(s.data() + plain, s.size() - plain);
   out->push_back('"');
 }
 

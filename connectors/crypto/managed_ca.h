@@ -54,6 +54,7 @@ class ManagedCa {
     bssl::UniquePtr<EVP_PKEY> key;
     std::string cert_pem;
     Instant not_after;
+    bool signed_by_root = false;  // checked once, when loaded (x509::SignedBy)
   };
 
   // Open loads the root of `ca_dir`. When ca.pem is missing and `create` is
@@ -100,6 +101,11 @@ class ManagedCa {
   // valid until `not_after` (capped at the root's notAfter): files cert.pem
   // and key.enc (the key sealed under the KEK, bound to its generation).
   StatusOr<Candidate> NewIntermediate(uint64_t generation, Instant now, Instant not_after) const;
+  // VerifiedIssuer returns the published intermediate whose certificate PEM
+  // is exactly `chain_pem`, when the root's key verified its signature as it
+  // was loaded and both are valid at `now`; else null (the caller verifies
+  // the chain in full). Thread-safe.
+  std::shared_ptr<const Issuer> VerifiedIssuer(std::string_view chain_pem, Instant now) const;
   // CheckIntermediate verifies delivered intermediate files: the key opens
   // and matches, the certificate is a CA chaining to the root and carries
   // the issued fingerprint.

@@ -665,9 +665,26 @@ Status VerifyChain(const LeafCheck& check) {
   return Status::Ok();
 }
 
+// VerifyUnderIssuer is step 4 with a verified issuer: it issued and signed
+// the leaf and is valid at `now`.
+Status VerifyUnderIssuer(const LeafCheck& check) {
+  X509* issuer = check.verified_issuer;
+  if (!SignedBy(check.leaf, issuer)) {
+    return Refuse(PermissionDenied("chain does not verify to a trusted root: the leaf is not signed by its issuer"));
+  }
+  if (check.now < NotBefore(issuer) || check.now >= NotAfter(issuer)) {
+    return Refuse(PermissionDenied("chain does not verify to a trusted root: the issuer is not valid at " +
+                                   FormatRfc3339Seconds(check.now)));
+  }
+  return Status::Ok();
+}
+
 // FindIssuer returns the certificate among `chain` then `roots` that issued
 // `leaf` (name and key identifier match), or null.
 X509* FindIssuer(const LeafCheck& check) {
+  if (check.verified_issuer != nullptr) {
+    return X509_check_issued(check.verified_issuer, check.leaf) == X509_V_OK ? check.verified_issuer : nullptr;
+  }
   for (const std::vector<X509*>* pool : {&check.chain, &check.roots}) {
     for (X509* candidate : *pool) {
       if (X509_check_issued(candidate, check.leaf) == X509_V_OK) return candidate;
@@ -678,6 +695,16 @@ X509* FindIssuer(const LeafCheck& check) {
 }
 
 }  // namespace
+
+bool SignedBy(X509* cert, X509* issuer) {
+  bool ok = cert != nullptr && issuer != nullptr && X509_check_issued(issuer, cert) == X509_V_OK;
+  if (ok) {
+    bssl::UniquePtr<EVP_PKEY> key(X509_get_pubkey(issuer));
+    ok = key != nullptr && X509_verify(cert, key.get()) == 1;
+  }
+  ERR_clear_error();
+  return ok;
+}
 
 StatusOr<bssl::UniquePtr<EVP_PKEY>> GenerateKey(KeyType type) {
   int id = EVP_PKEY_NONE;
@@ -1165,7 +1192,7 @@ Status CheckLeaf(const LeafCheck& check) {
   }
 
   // 4. Chain and role.
-  ROTOR_RETURN_IF_ERROR(VerifyChain(check));
+  ROTOR_RETURN_IF_ERROR(check.verified_issuer != nullptr ? VerifyUnderIssuer(check) : VerifyChain(check));
   int bc_crit = -1;
   bssl::UniquePtr<BASIC_CONSTRAINTS> bc(
       static_cast<BASIC_CONSTRAINTS*>(X509_get_ext_d2i(leaf, NID_basic_constraints, &bc_crit, nullptr)));

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -463,6 +465,52 @@ Status LmdbStateStore::ForEachAdopted(const std::function<bool(const AdoptedIden
   }
   if (rc != MDB_NOTFOUND) return LmdbError(rc, "iterate adopted");
   return Status::Ok();
+}
+
+StatusOr<std::vector<std::vector<RotationRecord>>> LmdbStateStore::LoadAll(size_t threads) {
+  Txn txn;
+  ROTOR_RETURN_IF_ERROR(BeginTxn(false, &txn));
+  Cursor cursor;
+  int rc = mdb_cursor_open(txn.get(), dbs_.records, cursor.out());
+  if (rc != 0) return LmdbError(rc, "open records cursor");
+  MDB_stat stat;
+  rc = mdb_stat(txn.get(), dbs_.records, &stat);
+  if (rc != 0) return LmdbError(rc, "stat records");
+  std::vector<std::pair<MDB_val, MDB_val>> entries;  // views into the map, valid while txn lives
+  entries.reserve(stat.ms_entries);
+  MDB_val key, value;
+  for (rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT)) {
+    entries.emplace_back(key, value);
+  }
+  if (rc != MDB_NOTFOUND) return LmdbError(rc, "iterate records");
+
+  // Small stores are decoded on the calling thread: a thread costs more.
+  constexpr size_t kPerThreadAtLeast = 4096;
+  const size_t runs_wanted =
+      std::max<size_t>(1, std::min(std::max<size_t>(threads, 1), entries.size() / kPerThreadAtLeast));
+  std::vector<std::vector<RotationRecord>> runs(runs_wanted);
+  std::vector<Status> errors(runs_wanted);
+  auto decode = [&](size_t run) {
+    const size_t begin = entries.size() * run / runs_wanted, end = entries.size() * (run + 1) / runs_wanted;
+    std::vector<RotationRecord>& out = runs[run];
+    out.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) {
+      auto record = DecodeRecord(View(entries[i].second));
+      if (!record.ok()) {
+        errors[run] = DataLoss("record " + std::string(View(entries[i].first)) + " in " + store_path_ +
+                               " is malformed: " + record.status().message());
+        return;
+      }
+      out.push_back(std::move(*record));
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (size_t run = 1; run < runs_wanted; ++run) helpers.emplace_back(decode, run);
+  decode(0);
+  for (auto& t : helpers) t.join();
+  for (const Status& e : errors) ROTOR_RETURN_IF_ERROR(e);
+  return runs;
 }
 
 StatusOr<uint64_t> LmdbStateStore::Count() {

@@ -66,6 +66,10 @@ class LmdbStateStore : public StateStore {
   Status Commit(const std::vector<StoreWrite>& batch) override;
   StatusOr<RotationRecord> Get(const std::string& id) override;
   Status ForEach(const std::function<bool(const RotationRecord&)>& fn) override;
+  // LoadAll walks the records once in one read transaction, noting where
+  // each value lies in the map, then decodes contiguous ranges on `threads`
+  // threads while the transaction keeps those pages in place.
+  StatusOr<std::vector<std::vector<RotationRecord>>> LoadAll(size_t threads) override;
   StatusOr<uint64_t> Count() override;
   Status ForEachAdopted(const std::function<bool(const AdoptedIdentity&)>& fn) override;
   StatusOr<std::vector<OutboxEntry>> ReadOutbox(uint64_t after, size_t max) override;

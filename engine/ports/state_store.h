@@ -52,6 +52,13 @@ class StateStore {
   virtual StatusOr<RotationRecord> Get(const std::string& id) = 0;
   // ForEach calls `fn` for every record, in id order. Stops early when fn returns false.
   virtual Status ForEach(const std::function<bool(const RotationRecord&)>& fn) = 0;
+  // LoadAll returns every record, decoded on up to `threads` threads at once:
+  // the start-up load (issue 4: a million records scheduled within seconds).
+  // The records come in at most `threads` runs, each in id order, one run
+  // after the other: concatenated they are ForEach's order. A malformed
+  // record fails the whole load as ForEach does. The default implementation
+  // is one run filled by ForEach.
+  virtual StatusOr<std::vector<std::vector<RotationRecord>>> LoadAll(size_t threads);
   // Count returns the number of records.
   virtual StatusOr<uint64_t> Count() = 0;
   // ForEachAdopted calls `fn` for every adopted declaration, in id order.
@@ -71,5 +78,14 @@ class StateStore {
   // TakeCommands returns and deletes every queued command, oldest first.
   virtual StatusOr<std::vector<QueuedCommand>> TakeCommands() = 0;
 };
+
+inline StatusOr<std::vector<std::vector<RotationRecord>>> StateStore::LoadAll(size_t /*threads*/) {
+  std::vector<std::vector<RotationRecord>> runs(1);
+  ROTOR_RETURN_IF_ERROR(ForEach([&](const RotationRecord& r) {
+    runs[0].push_back(r);
+    return true;
+  }));
+  return runs;
+}
 
 }  // namespace rotor

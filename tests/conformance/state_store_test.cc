@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -223,6 +225,36 @@ TEST_P(StateStoreContract, ForEachVisitsInIdOrderAndStopsEarly) {
                   })
                   .ok());
   EXPECT_EQ(seen, (std::vector<std::string>{"a", "b"}));
+}
+
+// LoadAll's runs, concatenated, are ForEach's records in ForEach's order.
+std::vector<RotationRecord> Concatenated(const std::vector<std::vector<RotationRecord>>& runs) {
+  std::vector<RotationRecord> all;
+  for (const auto& run : runs) all.insert(all.end(), run.begin(), run.end());
+  return all;
+}
+
+TEST_P(StateStoreContract, LoadAllIsForEachInRuns) {
+  ASSERT_TRUE(store_->Commit({Write("c", "", 3), Write("a", "", 1), Write("b", "", 2)}).ok());
+  std::vector<RotationRecord> each;
+  ASSERT_TRUE(store_
+                  ->ForEach([&](const RotationRecord& r) {
+                    each.push_back(r);
+                    return true;
+                  })
+                  .ok());
+  for (size_t threads : {0, 1, 2, 8}) {
+    auto runs = store_->LoadAll(threads);
+    ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+    EXPECT_LE(runs->size(), std::max<size_t>(threads, 1));
+    EXPECT_EQ(Concatenated(*runs), each) << threads << " threads";
+  }
+}
+
+TEST_P(StateStoreContract, LoadAllOfAnEmptyStoreHasNoRecord) {
+  auto runs = store_->LoadAll(4);
+  ASSERT_TRUE(runs.ok());
+  EXPECT_TRUE(Concatenated(*runs).empty());
 }
 
 TEST_P(StateStoreContract, ReadOutboxHonoursAfterAndMax) {
@@ -525,6 +557,49 @@ TEST(LmdbStateStore, MalformedRecordIsDataLossNamingTheId) {
   Status each = store->ForEach([](const RotationRecord&) { return true; });
   EXPECT_EQ(each.code(), StatusCode::kDataLoss);
   EXPECT_NE(each.message().find("broken"), std::string::npos);
+
+  auto loaded = store->LoadAll(2);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(loaded.status().message().find("broken"), std::string::npos) << loaded.status().message();
+}
+
+// Large enough that LoadAll decodes on several threads (it keeps small
+// stores on the calling thread); every record comes back once, in id order,
+// and one malformed record anywhere fails the load.
+TEST(LmdbStateStore, LoadAllDecodesLargeStoresInParallelRunsInIdOrder) {
+  TempDir dir;
+  constexpr int kRecords = 20000;
+  {
+    auto store = MustOpen(dir.path());
+    std::vector<StoreWrite> batch;
+    for (int i = kRecords - 1; i >= 0; --i) {
+      char id[16];
+      std::snprintf(id, sizeof id, "id-%06d", i);
+      batch.push_back(Write(id, "", static_cast<uint64_t>(i % 7 + 1)));
+    }
+    ASSERT_TRUE(store->Commit(batch).ok());
+  }
+  auto store = MustOpen(dir.path());
+  ASSERT_NE(store, nullptr);
+  auto runs = store->LoadAll(3);
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  EXPECT_EQ(runs->size(), 3u);
+  const std::vector<RotationRecord> all = Concatenated(*runs);
+  ASSERT_EQ(all.size(), static_cast<size_t>(kRecords));
+  for (int i = 0; i < kRecords; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "id-%06d", i);
+    ASSERT_EQ(all[i], MakeRecord(id, static_cast<uint64_t>(i % 7 + 1))) << i;
+  }
+  store.reset();
+  RawPut(dir.path(), "records", "id-015000", std::string("\x01\xff\x00garbage", 10));
+  store = MustOpen(dir.path());
+  ASSERT_NE(store, nullptr);
+  auto broken = store->LoadAll(3);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(broken.status().message().find("id-015000"), std::string::npos) << broken.status().message();
 }
 
 TEST(LmdbStateStore, MalformedCountersAndCommandsAreDataLoss) {

@@ -784,6 +784,42 @@ TEST_F(CheckLeafTest, MissingIntermediate) {
   ExpectDenied(check, "chain does not verify to a trusted root: unable to get local issuer certificate");
 }
 
+// With a verified issuer (an intermediate the managed CA checked under its
+// root once), step 4 is the leaf's own signature: the chain and roots are not
+// consulted, and an impostor or a broken signature is still refused.
+TEST_F(CheckLeafTest, VerifiedIssuerChecksTheLeafsOwnSignature) {
+  EXPECT_TRUE(SignedBy(pki_.leaf.cert.get(), pki_.inter.cert.get()));
+  EXPECT_TRUE(SignedBy(pki_.inter.cert.get(), pki_.root.cert.get()));
+  EXPECT_FALSE(SignedBy(pki_.leaf.cert.get(), pki_.root.cert.get()));
+  EXPECT_FALSE(SignedBy(pki_.leaf.cert.get(), nullptr));
+
+  LeafCheck check = CheckOf(pki_);
+  check.chain = {};
+  check.roots = {};
+  check.verified_issuer = pki_.inter.cert.get();
+  Status s = CheckLeaf(check);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+
+  // Same name as the real intermediate, another key.
+  Issued impostor = Issue(CaRequest(KeyType::kP256, "rotor test intermediate", 0, pki_.now - Duration::Hours(1),
+                                    pki_.now + Duration::Days(365)),
+                          &pki_.root);
+  ASSERT_TRUE(impostor.cert);
+  check.verified_issuer = impostor.cert.get();
+  ExpectDenied(check, "chain does not verify to a trusted root: the leaf is not signed by its issuer");
+
+  // The real issuer, a leaf whose signature's last byte was flipped.
+  std::string der = CertificateDer(pki_.leaf.cert.get());
+  der.back() = static_cast<char>(der.back() ^ 0x01);
+  const auto* p = reinterpret_cast<const uint8_t*>(der.data());
+  bssl::UniquePtr<X509> broken(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  ASSERT_TRUE(broken);
+  EXPECT_FALSE(SignedBy(broken.get(), pki_.inter.cert.get()));
+  check.leaf = broken.get();
+  check.verified_issuer = pki_.inter.cert.get();
+  ExpectDenied(check, "the leaf is not signed by its issuer");
+}
+
 TEST_F(CheckLeafTest, CaWhereALeafIsExpected) {
   // The intermediate checked against its own request, with is_ca flipped.
   CertificateRequest r = pki_.inter.request;

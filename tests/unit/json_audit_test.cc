@@ -236,6 +236,46 @@ TEST_F(AuditChainTest, EventShape) {
   }
 }
 
+// ChainAuditEvent writes the canonical form member by member; it must equal
+// the canonical JSON of the same event built as a JsonValue, for any data and
+// any id or source, including bytes that are escaped.
+TEST_F(AuditChainTest, EventEqualsTheCanonicalFormOfItsJsonValue) {
+  RotationRecord r = NewRecord("svc \"q\" \\ \x7f", "payments", CredentialKind::kApiKey, now_);
+  r.chain_seq = 41;
+  r.chain_hash = std::string(64, 'a');
+  AuditFact fact;
+  fact.type = "rotation.failed";
+  fact.data["a"] = int64_t{-5};
+  fact.data["data"] = std::string("nested key that sorts first");
+  fact.data["hash"] = std::string("not the hash");
+  fact.data["zz"] = std::string("tab\there, newline\n, NUL-free control \x1f, \xc3\xbc");
+  const std::string source = "/rotor/node\\1";
+  const RotationRecord before = r;
+  const std::string line = ChainAuditEvent(hasher_, fact, now_, source, &r);
+
+  JsonValue data = JsonValue::Object();
+  data.Set("a", JsonValue::Int(-5));
+  data.Set("data", JsonValue::String("nested key that sorts first"));
+  data.Set("hash", JsonValue::String("not the hash"));
+  data.Set("zz", JsonValue::String("tab\there, newline\n, NUL-free control \x1f, \xc3\xbc"));
+  JsonValue event = JsonValue::Object();
+  event.Set("specversion", JsonValue::String("1.0"));
+  event.Set("id", JsonValue::String(before.id + "/" + FormatSequence(42)));
+  event.Set("source", JsonValue::String(source));
+  event.Set("type", JsonValue::String("dev.rotor.rotation.failed"));
+  event.Set("subject", JsonValue::String(before.id));
+  event.Set("time", JsonValue::String(FormatRfc3339(now_)));
+  event.Set("datacontenttype", JsonValue::String("application/json"));
+  event.Set("data", std::move(data));
+  event.Set("sequence", JsonValue::String(FormatSequence(42)));
+  event.Set("prevhash", JsonValue::String(before.chain_hash));
+  const std::string hash = EventHash(hasher_, event);
+  event.Set("hash", JsonValue::String(hash));
+  EXPECT_EQ(line, CanonicalJson(event));
+  EXPECT_EQ(r.chain_seq, 42u);
+  EXPECT_EQ(r.chain_hash, hash);
+}
+
 TEST_F(AuditChainTest, SequencesOrderLexicographically) {
   EXPECT_EQ(FormatSequence(0), "00000000000000000000");
   EXPECT_EQ(FormatSequence(18446744073709551615ULL), "18446744073709551615");
