@@ -198,7 +198,13 @@ class CommitClock final : public StateStore {
   }
   StatusOr<RotationRecord> Get(const std::string& id) override { return inner_->Get(id); }
   Status ForEach(const std::function<bool(const RotationRecord&)>& fn) override { return inner_->ForEach(fn); }
+  StatusOr<std::vector<std::vector<RotationRecord>>> LoadAll(size_t threads) override {
+    return inner_->LoadAll(threads);
+  }
   StatusOr<uint64_t> Count() override { return inner_->Count(); }
+  Status ForEachAdopted(const std::function<bool(const AdoptedIdentity&)>& fn) override {
+    return inner_->ForEachAdopted(fn);
+  }
   StatusOr<std::vector<OutboxEntry>> ReadOutbox(uint64_t after, size_t max) override {
     return inner_->ReadOutbox(after, max);
   }
