@@ -35,6 +35,7 @@ using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using fleet_atom = caf::atom_constant<caf::atom("fleet")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using unqueue_atom = caf::atom_constant<caf::atom("unqueue")>;
 
 // Boxed payloads: local messages only, never serialised.
 using RecordPtr = std::shared_ptr<const RotationRecord>;
@@ -46,6 +47,7 @@ using EventPtr = std::shared_ptr<const Event>;
 using OutcomePtr = std::shared_ptr<EffectOutcome>;
 using StatusPtr = std::shared_ptr<const Status>;
 using SnapshotPtr = std::shared_ptr<const RuntimeSnapshot>;
+using CommandsPtr = std::shared_ptr<const std::vector<QueuedCommand>>;
 
 struct StoreJob {
   StoreWrite write;
@@ -168,3 +170,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::EventPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::OutcomePtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::StatusPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::SnapshotPtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rotor::actors::CommandsPtr)

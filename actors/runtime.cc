@@ -113,11 +113,18 @@ class CafRuntime final : public RotationRuntime {
   void Stop(Duration grace) override {
     if (stopped_) return;
     stopped_ = true;
+    std::vector<QueuedCommand> unstarted;
     {
       caf::scoped_actor blocker{*system_};
       const auto deadline = std::chrono::microseconds(std::max<int64_t>(grace.micros, 1000));
       for (auto& shard : shards_) {
         blocker->request(shard, deadline, stop_atom::value).receive([](bool) {}, [](caf::error&) {});
+      }
+      for (auto& shard : shards_) {
+        blocker->request(shard, std::chrono::seconds(10), unqueue_atom::value)
+            .receive(
+                [&](CommandsPtr commands) { unstarted.insert(unstarted.end(), commands->begin(), commands->end()); },
+                [](caf::error&) {});
       }
     }
     for (auto& shard : shards_) caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
@@ -128,6 +135,15 @@ class CafRuntime final : public RotationRuntime {
     crypto_worker_->Stop();
     file_worker_->Stop();
     store_writer_->Stop();
+    // Operator commands accepted but not started run at the next start, as
+    // commands sent while no daemon runs do.
+    if (!unstarted.empty() && ctx_.ports.store != nullptr) {
+      if (ctx_.ports.store->EnqueueCommands(unstarted).ok()) {
+        counters_.commands_requeued += unstarted.size();
+      } else {
+        counters_.store_errors++;
+      }
+    }
   }
 
  private:

@@ -76,6 +76,7 @@ struct RuntimeCounters {
   std::atomic<uint64_t> retired_versions{0};
   std::atomic<uint64_t> events_persisted{0};
   std::atomic<uint64_t> store_errors{0};
+  std::atomic<uint64_t> commands_requeued{0};  // accepted, not started at a stop: queued in the store
 };
 
 struct RuntimeSnapshot {

@@ -328,15 +328,32 @@ caf::behavior ShardActor(Self* self, const Context* ctx, size_t /*index*/) {
         }
         return std::make_shared<Status>(Status::Ok());
       },
+      // Operator commands accepted but never started, in arrival order, for
+      // the store's command queue: a stop loses none of them.
+      [=](unqueue_atom) -> CommandsPtr {
+        auto& st = self->state;
+        auto commands = std::make_shared<std::vector<QueuedCommand>>();
+        const Instant now = ctx->ports.clock->Now();
+        for (const std::string& id : st.requested_order) {
+          auto req = st.requested.find(id);
+          if (req == st.requested.end()) continue;
+          QueuedCommand c;
+          c.verb = req->second.type == EventType::kOperatorRevoke ? "revoke" : "rotate";
+          c.target = id;
+          c.queued_at = now;
+          commands->push_back(std::move(c));
+          st.requested.erase(req);  // an id queued twice in the order is taken once
+        }
+        st.requested.clear();
+        st.requested_order.clear();
+        return commands;
+      },
       [=](stats_atom) -> SnapshotPtr { return std::make_shared<RuntimeSnapshot>(Snapshot(self, ctx)); },
       [=](stop_atom) -> caf::result<bool> {
         auto& st = self->state;
         st.stopping = true;
-        // Operator commands still queued were never started: nothing of them
-        // is persisted, so they are dropped as a command sent after the
-        // stop would be (the operator runs it again).
-        st.requested.clear();
-        st.requested_order.clear();
+        // Operator commands still queued stay queued: the runtime takes them
+        // (unqueue) and the store keeps them for the next start.
         if (st.active.empty()) return true;
         auto rp = self->make_response_promise();
         st.stop_waiters.push_back(rp);

@@ -595,20 +595,29 @@ Status LmdbStateStore::SetSinkPosition(const std::string& sink, const std::strin
 }
 
 Status LmdbStateStore::EnqueueCommand(const QueuedCommand& command) {
+  return EnqueueCommands({command});
+}
+
+Status LmdbStateStore::EnqueueCommands(const std::vector<QueuedCommand>& commands) {
   ROTOR_RETURN_IF_ERROR(CheckWritable());
+  if (commands.empty()) return Status::Ok();
   std::lock_guard lock(write_mu_);
   Txn txn;
   ROTOR_RETURN_IF_ERROR(BeginTxn(true, &txn));
   ROTOR_ASSIGN_OR_RETURN(uint64_t seq, ReadCounter(txn.get(), dbs_.meta, kCommandsNextKey, store_path_));
-  auto seq_key = SeqKey(seq);
-  std::string bytes = EncodeCommand(command);
-  MDB_val key = Val({seq_key.data(), seq_key.size()}), value = Val(bytes);
-  int rc = mdb_put(txn.get(), dbs_.commands, &key, &value, MDB_APPEND);
-  if (rc != 0) return LmdbError(rc, "append command " + std::to_string(seq));
-  if ((rc = WriteCounter(txn.get(), dbs_.meta, kCommandsNextKey, seq + 1)) != 0) {
+  int rc = 0;
+  for (const QueuedCommand& command : commands) {
+    auto seq_key = SeqKey(seq);
+    std::string bytes = EncodeCommand(command);
+    MDB_val key = Val({seq_key.data(), seq_key.size()}), value = Val(bytes);
+    rc = mdb_put(txn.get(), dbs_.commands, &key, &value, MDB_APPEND);
+    if (rc != 0) return LmdbError(rc, "append command " + std::to_string(seq));
+    ++seq;
+  }
+  if ((rc = WriteCounter(txn.get(), dbs_.meta, kCommandsNextKey, seq)) != 0) {
     return LmdbError(rc, "put meta/commands_next");
   }
-  if ((rc = txn.Commit()) != 0) return LmdbError(rc, "commit command");
+  if ((rc = txn.Commit()) != 0) return LmdbError(rc, "commit commands");
   return Status::Ok();
 }
 

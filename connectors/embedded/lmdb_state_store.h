@@ -80,6 +80,8 @@ class LmdbStateStore : public StateStore {
   Status SetSinkPosition(const std::string& sink, const std::string& position) override;
   // EnqueueCommand assigns the command's seq itself (command.seq is ignored).
   Status EnqueueCommand(const QueuedCommand& command) override;
+  // EnqueueCommands appends every command in one write transaction.
+  Status EnqueueCommands(const std::vector<QueuedCommand>& commands) override;
   StatusOr<std::vector<QueuedCommand>> TakeCommands() override;
 
   // store_path is <data_dir>/store, for messages.

@@ -335,6 +335,28 @@ TEST_P(StateStoreContract, CommandsComeBackOldestFirstAndOnce) {
   EXPECT_GT((*again)[0].seq, (*taken)[1].seq);
 }
 
+TEST_P(StateStoreContract, CommandsQueuedTogetherComeBackInOrderAfterEarlierOnes) {
+  ASSERT_TRUE(store_->EnqueueCommand({0, "rotate", "all", Instant::FromSeconds(50)}).ok());
+  std::vector<QueuedCommand> batch;
+  for (int i = 0; i < 300; ++i) {
+    batch.push_back({0, i % 7 == 0 ? "revoke" : "rotate", "svc-" + std::to_string(i), Instant::FromSeconds(60 + i)});
+  }
+  ASSERT_TRUE(store_->EnqueueCommands(batch).ok());
+  ASSERT_TRUE(store_->EnqueueCommands({}).ok());
+  Reopen();
+  auto taken = store_->TakeCommands();
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  ASSERT_EQ(taken->size(), batch.size() + 1);
+  EXPECT_EQ((*taken)[0].target, "all");
+  for (size_t i = 0; i < batch.size(); ++i) {
+    EXPECT_EQ((*taken)[i + 1].verb, batch[i].verb) << i;
+    EXPECT_EQ((*taken)[i + 1].target, batch[i].target) << i;
+    EXPECT_EQ((*taken)[i + 1].queued_at, batch[i].queued_at) << i;
+    EXPECT_LT((*taken)[i].seq, (*taken)[i + 1].seq) << i;
+  }
+  EXPECT_TRUE(store_->TakeCommands()->empty());
+}
+
 TEST_P(StateStoreContract, ConcurrentCommitsGetDistinctIncreasingSeqs) {
   constexpr int kThreads = 4, kCommits = 50;
   std::vector<std::thread> threads;

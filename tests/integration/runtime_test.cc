@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include "actors/runtime.h"
@@ -57,7 +58,7 @@ class RuntimeTest : public ::testing::Test {
  protected:
   RuntimeTest() : world_(kT0) {}
 
-  void Start(int n, double issuer_rate = 0) {
+  void Start(int n, double issuer_rate = 0, size_t max_active_per_shard = 512) {
     n_ = n;
     fleet_ = std::make_shared<const FleetSpec>(MakeFleet("payments", HourlyPolicy(), Ids(n)));
     auto plan = app::Reconcile(world_.store, *fleet_, world_.hasher, kT0, "/rotor/test");
@@ -69,6 +70,7 @@ class RuntimeTest : public ::testing::Test {
     options.shards = 3;
     options.tick_millis = 2;
     options.issuer_rate = issuer_rate;
+    options.max_active_per_shard = max_active_per_shard;
     runtime_ = RotationRuntime::Create(ports, options);
     runtime_->Start(fleet_, std::move(plan->records), plan->removed_ids);
   }
@@ -183,6 +185,39 @@ TEST_F(RuntimeTest, OperatorCommandsReachTheOwningShard) {
   ExpectConsistent(0);
   runtime_->Stop(Duration::Seconds(5));
   EXPECT_FALSE(runtime_->Rotate("svc-1").ok()) << "a stopped runtime must refuse commands";
+}
+
+// Operator commands wait in their shard for an admission slot; those not
+// started when the runtime stops are kept in the store's command queue (the
+// daemon runs them at its next start), never dropped.
+TEST_F(RuntimeTest, OperatorCommandsNotStartedAtAStopStayQueuedInTheStore) {
+  Start(12, /*issuer_rate=*/0, /*max_active_per_shard=*/1);
+  ASSERT_TRUE(WaitFor([&] { return Committed() == 12 && Resting(); }));
+  // Each generation takes 50 ms: one rotation per shard at a time, three
+  // shards, so most of the twelve are still waiting when the stop comes.
+  world_.generator.SetFault([](const RotationRecord&, const CredentialVersion&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return Status::Ok();
+  });
+  for (const auto& id : Ids(12)) {
+    ASSERT_TRUE((id == "svc-7" ? runtime_->Revoke(id) : runtime_->Rotate(id)).ok()) << id;
+  }
+  runtime_->Stop(Duration::Seconds(5));
+
+  auto queued = world_.store.TakeCommands();
+  ASSERT_TRUE(queued.ok()) << queued.status().ToString();
+  EXPECT_GT(queued->size(), 0u) << "the stop came after every rotation had started";
+  EXPECT_EQ(runtime_->counters().commands_requeued.load(), queued->size());
+  std::set<std::string> waiting;
+  for (const auto& c : *queued) {
+    EXPECT_TRUE(waiting.insert(c.target).second) << c.target << " queued twice";
+    EXPECT_EQ(c.verb, c.target == "svc-7" ? "revoke" : "rotate") << c.target;
+  }
+  // Every identity either rotated (generation 2) or waits in the queue, never both.
+  for (const auto& id : Ids(12)) {
+    const uint64_t generation = world_.store.Get(id)->current->generation;
+    EXPECT_NE(generation == 2, waiting.count(id) == 1) << id << " at generation " << generation;
+  }
 }
 
 // The Kafka backlog policy pause-routine: scheduled renewals wait while
