@@ -355,7 +355,11 @@ int RunAdopt(const ImportOptions& opt) {
     if (!o.used) std::fprintf(stderr, "rotor: warning: --id %s matched no certificate read\n", o.text.c_str());
   }
   if (read_errors > 0) {
-    std::fprintf(stderr, "rotor: %zu items could not be read (see `rotor import` on the same paths)\n", read_errors);
+    // Named one by one: a mistyped path must not pass for "nothing to adopt".
+    for (const InventoryItem& it : items) {
+      if (it.type == ItemType::kError) std::fprintf(stderr, "rotor: %s: %s\n", Where(it).c_str(), it.error.c_str());
+    }
+    std::fprintf(stderr, "rotor: %zu items could not be read\n", read_errors);
   }
   const std::string counts = std::to_string(adopt) + " to adopt (" + std::to_string(expired) + " expired), " +
                              std::to_string(skipped) + " skipped, " + std::to_string(refused) + " refused";
@@ -364,7 +368,7 @@ int RunAdopt(const ImportOptions& opt) {
       "anchor " +
       dir + "/ca/ca.pem (or the bundle " + dir + "/ca/bundle.pem) before the daemon runs, and point consumers at " +
       dir + "/out/<id>/current/";
-  const int code = refused > 0 ? kExitFailure : kExitOk;
+  const int code = refused > 0 || read_errors > 0 ? kExitFailure : kExitOk;
   if (opt.dry_run) {
     std::fprintf(stderr, "rotor: dry run: %s; nothing was changed\n", counts.c_str());
     if (daemon_running) {

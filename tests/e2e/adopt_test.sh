@@ -81,6 +81,12 @@ expect_exit 2 rotor "${ADOPT[@]}" --id 'zz=x' "$IN"
 [ ! -e "$D" ] || fail "a refused command created the data directory"
 pass "bad flags are refused before anything is written"
 
+# --- A path that cannot be read is named, and fails, even with nothing to adopt.
+expect_exit 1 rotor "${ADOPT[@]}" --dry-run "$WORK/no-such-dir"
+expect_output_contains "$WORK/no-such-dir:0: no such file"
+[ ! -e "$D" ] || fail "a dry run created the data directory"
+pass "an unreadable path is named and exits 1"
+
 # --- A dry run shows what would happen and changes nothing.
 expect_exit 1 rotor "${ADOPT[@]}" --dry-run "$IN"
 expect_output_contains "ADOPT    api.example.com <- $IN/ed.pem:1"
