@@ -5,8 +5,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -145,25 +147,53 @@ StatusOr<ControlReply> DecodeControlReply(std::string_view line) {
   return r;
 }
 
-Status ControlServer::Start(const std::string& path, Handler handler) {
-  path_ = path;
-  handler_ = std::move(handler);
+namespace {
+
+// BindPrivate binds `fd` to `path` as a socket only its owner may use, without
+// touching the umask: the umask is process-wide, and narrowing it here once
+// made the file worker's mkdir of an identity directory 0600 instead of 0700
+// (the identity then failed delivery until its circuit breaker quarantined it).
+// The socket is bound inside a fresh 0700 directory beside `path`, made 0600
+// there, and renamed into place, so it is never reachable with wider bits.
+Status BindPrivate(int fd, const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string parent = slash == std::string::npos ? "." : path.substr(0, slash);
+  std::string dir = parent + "/.ctlXXXXXX";
+  const std::string staged = dir + "/s";
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
+  if (std::max(path.size(), staged.size()) >= sizeof addr.sun_path) {
     return InvalidArgument("control socket path too long (" + std::to_string(path.size()) +
                            " bytes; use a shorter --data-dir): " + path);
   }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (mkdtemp(dir.data()) == nullptr) return Internal("control socket: mkdtemp " + dir + ": " + strerror(errno));
+  const std::string bound = dir + "/s";
+  std::memcpy(addr.sun_path, bound.c_str(), bound.size() + 1);
+  Status s = Status::Ok();
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    s = Internal("control socket: bind " + bound + ": " + strerror(errno));
+  } else if (chmod(bound.c_str(), 0600) != 0) {
+    s = Internal("control socket: chmod " + bound + ": " + strerror(errno));
+  } else if (rename(bound.c_str(), path.c_str()) != 0) {
+    s = Internal("control socket: rename to " + path + ": " + strerror(errno));
+  }
+  unlink(bound.c_str());  // only left when a step failed
+  rmdir(dir.c_str());
+  return s;
+}
+
+}  // namespace
+
+Status ControlServer::Start(const std::string& path, Handler handler) {
+  path_ = path;
+  handler_ = std::move(handler);
   listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) return Internal(std::string("socket: ") + strerror(errno));
   // We hold the data directory's lock, so a socket file left here is stale.
   unlink(path.c_str());
-  mode_t old = umask(0177);
-  int rc = bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  umask(old);
-  if (rc != 0 || listen(listen_fd_, 64) != 0) {
-    Status s = Internal("control socket " + path + ": " + strerror(errno));
+  Status s = BindPrivate(listen_fd_, path);
+  if (s.ok() && listen(listen_fd_, 64) != 0) s = Internal("control socket " + path + ": " + strerror(errno));
+  if (!s.ok()) {
     close(listen_fd_);
     listen_fd_ = -1;
     return s;

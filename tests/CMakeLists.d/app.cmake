@@ -6,7 +6,7 @@ set_tests_properties(layering_includes PROPERTIES LABELS "unit")
 rotor_e2e_test(openssl_isolation openssl_isolation_test.sh)
 
 # app/: the control-socket protocol and the crash hook.
-rotor_cc_test(control_test SRCS unit/control_test.cc DEPS rotor_app LABELS unit)
+rotor_cc_test(control_test SRCS unit/control_test.cc DEPS rotor_app rotor_test_support LABELS unit concurrent)
 
 # actors/: the CAF runtime on a virtual clock over the in-memory fakes.
 rotor_cc_test(runtime_test SRCS integration/runtime_test.cc DEPS rotor_actors rotor_app rotor_test_support

@@ -3,11 +3,18 @@
 // wrong, never a crash; well-formed messages round-trip.
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "app/control.h"
 #include "app/crash_hook.h"
+#include "tests/support/test_paths.h"
 
 namespace rotor::app {
 namespace {
@@ -116,6 +123,88 @@ TEST(ControlProtocolTest, NoDaemonIsUnavailable) {
   auto r = SendControlRequest("/nonexistent-dir/control.sock", p, Duration::Seconds(1));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+}
+
+// The process umask as /proc/self/status reports it (reading it with umask(2)
+// would change it); -1 when the kernel does not say.
+int CurrentUmask() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Umask:", 0) == 0) return static_cast<int>(std::stol(line.substr(6), nullptr, 8));
+  }
+  return -1;
+}
+
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  closedir(d);
+  return names;
+}
+
+TEST(ControlServerTest, SocketIsOwnerOnlyAndAnswers) {
+  rotor::testing::TempDir dir("rotor-control");
+  const std::string path = ControlSocketPath(dir.path());
+  const int umask_before = CurrentUmask();
+  ControlServer server;
+  ASSERT_TRUE(server
+                  .Start(path,
+                         [](const ControlRequest& req) {
+                           ControlReply r;
+                           r.message = "pong:" + req.op;
+                           return r;
+                         })
+                  .ok());
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(CurrentUmask(), umask_before);
+  // Nothing but the socket is left beside it (no staging directory).
+  EXPECT_EQ(Entries(dir.path()), std::vector<std::string>{"control.sock"});
+  ControlRequest ping;
+  ping.op = "ping";
+  auto reply = SendControlRequest(path, ping, Duration::Seconds(5));
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->message, "pong:ping");
+}
+
+// Starting the control server must not change the process umask, not even
+// for an instant: the daemon's file worker creates identity directories at
+// the same time, and a narrowed umask once made them 0600 instead of 0700
+// (those identities then failed every delivery until quarantined). Another
+// thread creates directories throughout 200 starts; every one must be 0700.
+TEST(ControlServerTest, StartingLeavesConcurrentDirectoryModesAlone) {
+  rotor::testing::TempDir dir("rotor-control");
+  const std::string made = dir.path() + "/made";
+  ASSERT_EQ(mkdir(made.c_str(), 0700), 0);
+  std::atomic<bool> done{false};
+  std::atomic<int> wrong{0}, created{0};
+  std::thread maker([&] {
+    for (int i = 0; !done.load(); ++i) {
+      const std::string d = made + "/" + std::to_string(i);
+      if (mkdir(d.c_str(), 0700) != 0) continue;
+      created++;
+      struct stat st {};
+      if (stat(d.c_str(), &st) != 0 || (st.st_mode & 0777) != (0700 & ~static_cast<unsigned>(CurrentUmask()))) wrong++;
+      rmdir(d.c_str());
+    }
+  });
+  for (int i = 0; i < 200; ++i) {
+    ControlServer server;
+    ASSERT_TRUE(server.Start(ControlSocketPath(dir.path()), [](const ControlRequest&) { return ControlReply{}; }).ok());
+    server.Stop();
+  }
+  done = true;
+  maker.join();
+  EXPECT_GT(created.load(), 0);
+  EXPECT_EQ(wrong.load(), 0) << "of " << created.load() << " directories";
 }
 
 TEST(CrashHookTest, ParsesItsSpecAndRefusesAnythingElse) {
