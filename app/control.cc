@@ -2,10 +2,10 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
