@@ -2,6 +2,7 @@
 // Usage errors exit 2 and name the bad flag; --help exits 0.
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +37,45 @@ bool KnownSubcommand(CLI::App& parent, const std::string& name, const std::strin
   std::fprintf(stderr, "rotor: unknown command \"%s%s\" (%scommands: %s)\n", prefix.c_str(), name.c_str(),
                prefix.c_str(), names.c_str());
   return false;
+}
+
+// UnknownFlag returns the first long flag in argv[first..] that `sub` does not
+// know, with the closest known flag when one is within two edits; empty when
+// every flag is known. CLI11 checks required options before unknown ones, so
+// `rotor run --confg F` would otherwise be reported as a missing --config.
+std::string UnknownFlag(const CLI::App& sub, int argc, char** argv, int first) {
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) continue;
+    const std::string name = arg.substr(0, arg.find('='));
+    if (sub.get_option_no_throw(name) != nullptr || name == "--help") continue;
+    std::string best;
+    size_t best_distance = 3;
+    for (const CLI::Option* opt : sub.get_options()) {
+      for (const std::string& known : opt->get_lnames()) {
+        const std::string candidate = "--" + known;
+        // Levenshtein distance, one row at a time.
+        std::vector<size_t> row(candidate.size() + 1);
+        for (size_t j = 0; j < row.size(); ++j) row[j] = j;
+        for (size_t a = 1; a <= name.size(); ++a) {
+          size_t diagonal = row[0];
+          row[0] = a;
+          for (size_t b = 1; b <= candidate.size(); ++b) {
+            const size_t up = row[b];
+            row[b] = std::min({row[b] + 1, row[b - 1] + 1, diagonal + (name[a - 1] == candidate[b - 1] ? 0 : 1)});
+            diagonal = up;
+          }
+        }
+        if (row.back() < best_distance) {
+          best_distance = row.back();
+          best = candidate;
+        }
+      }
+    }
+    return "unknown option " + name + (best.empty() ? "" : " (did you mean " + best + "?)");
+  }
+  return "";
 }
 
 // NumberValidator accepts a non-negative number up to 1e9 and says so
@@ -238,6 +278,16 @@ static int Main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::RequiredError& e) {
+    // A misspelt flag explains a missing required one better than CLI11 does.
+    std::string why = e.what();
+    for (const CLI::App* sub : app.get_subcommands()) {
+      const CLI::App* leaf = sub->get_subcommands().empty() ? sub : sub->get_subcommands().front();
+      const std::string unknown = UnknownFlag(*leaf, argc, argv, 1);
+      if (!unknown.empty()) why = unknown;
+    }
+    std::fprintf(stderr, "rotor: %s\nRun `rotor --help` or `rotor <command> --help` for usage.\n", why.c_str());
+    return kExitUsage;
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "rotor: %s\nRun `rotor --help` or `rotor <command> --help` for usage.\n", e.what());
     return kExitUsage;

@@ -17,6 +17,11 @@ expect_exit 2 rotor run --config "$FLEETS/../../../examples/quickstart.yaml" --b
 expect_output_contains "--bogus-flag"
 expect_exit 2 rotor run
 expect_output_contains "--config"
+# A misspelt flag is named (with the flag meant), not reported as a missing --config.
+expect_exit 2 rotor run --confg x.yaml --data-dir "$WORK/never"
+expect_output_contains "unknown option --confg (did you mean --config?)"
+expect_exit 2 rotor import --adpot --policy x
+expect_output_contains "did you mean --adopt?"
 expect_exit 2 rotor run --config x.yaml --duration -5
 expect_output_contains "--duration"
 expect_exit 2 rotor rotate --data-dir "$WORK/d"
