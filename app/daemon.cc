@@ -200,9 +200,9 @@ int RunDaemon(const DaemonOptions& opt) {
   const std::string source = "/rotor/" + NodeName();
 
   // Refuse a run the disk cannot hold before any identity is declared.
+  std::optional<uint64_t> free_override;
+  if (const char* v = std::getenv("ROTOR_DISK_FREE_BYTES")) free_override = std::strtoull(v, nullptr, 10);
   {
-    std::optional<uint64_t> free_override;
-    if (const char* v = std::getenv("ROTOR_DISK_FREE_BYTES")) free_override = std::strtoull(v, nullptr, 10);
     uint64_t declared = 0, stored = 0;
     for (const auto& g : fleet->groups) declared += g.identities.size();
     if (auto count = store->Count(); count.ok()) stored = *count;
@@ -356,9 +356,11 @@ int RunDaemon(const DaemonOptions& opt) {
   // leaf it signed is untrusted: once its replacement signs, the main loop
   // re-keys every certificate as an emergency (0: nothing pending).
   std::atomic<uint64_t> rekey_after_generation{0};
+  std::atomic<bool> disk_short{false};  // the main loop's disk check
   auto handle = [&](const ControlRequest& req) {
     const uint64_t signer = creds->ca() && creds->ca()->CurrentIssuer() ? creds->ca()->CurrentIssuer()->generation : 0;
     ControlReply r = HandleControl(req, *runtime, *current_fleet());
+    if (req.op == "stats") r.stats["disk_short"] = disk_short.load() ? 1 : 0;
     const bool ca_named = std::find(req.ids.begin(), req.ids.end(), kCaIdentityId) != req.ids.end();
     if (req.op == "revoke" && ca_named && r.accepted > 0 && signer != 0) {
       rekey_after_generation = signer;
@@ -394,6 +396,12 @@ int RunDaemon(const DaemonOptions& opt) {
   const auto started = std::chrono::steady_clock::now();
   auto last_log = started;
   auto last_trim = started;
+  // The disk is checked again while running (the journal grows, the fleet
+  // may grow on reload): below one more rotation of the fleet it is an error
+  // in the log at once and every five minutes while it lasts, and in stats.
+  // Rotations go on: holding renewals would let credentials expire.
+  auto last_disk_check = started;
+  auto last_disk_error = started;
   int exit_code = kExitOk;
   while (true) {
     timespec wait{0, 500'000'000L};
@@ -427,6 +435,18 @@ int RunDaemon(const DaemonOptions& opt) {
     } else if (now_steady - last_log >= std::chrono::seconds(10)) {
       last_log = now_steady;
       LogInfo("progress", {{"status", ProgressLine(runtime->Snapshot(), runtime->counters(), clock.Now())}});
+    }
+    if (now_steady - last_disk_check >= std::chrono::seconds(5)) {
+      last_disk_check = now_steady;
+      const Status room = CheckFreeSpace(opt.data_dir, EstimateDisk(*current_fleet(), 0), free_override);
+      const bool was_short = disk_short.exchange(!room.ok());
+      if (!room.ok() && (!was_short || now_steady - last_disk_error >= std::chrono::minutes(5))) {
+        last_disk_error = now_steady;
+        LogError("disk short of the next rotation of the fleet; free space now or rotations will fail",
+                 {{"error", room.message()}});
+      } else if (room.ok() && was_short) {
+        LogInfo("disk space for the next rotation of the fleet is back", {{"data_dir", opt.data_dir}});
+      }
     }
     // Rotations churn the heap (actors, candidates, batches); return what a
     // burst freed rather than keep its peak resident.

@@ -85,6 +85,26 @@ expect_output_contains "but 100.0 kB is free"
 expect_exit 0 rotor status --json --data-dir "$WORK/small"
 [ "$(json_field "$OUT" 'j["identities"]')" -eq 0 ] || fail "a refused start declared identities: $OUT"
 pass "a start the disk cannot hold is refused with the estimate"
+# While running, the disk is checked again (every 5 s): a reload to 40
+# identities needs about 481 kB for their next rotation, more than the 300 kB
+# "free": an error in the log, not silence, while rotations go on; it clears
+# when the fleet shrinks back.
+D="$WORK/shrinking"
+cp "$WORK/fleet.yaml" "$WORK/growing.yaml"
+ROTOR_DISK_FREE_BYTES=300000 start_daemon "$D" "$WORK/growing.yaml"
+wait_for 20 "first issuance" all_active "$D" 20
+sleep 6
+! grep -q '"msg":"disk short' "$D.log" || fail "disk reported short before the fleet grew"
+sed 's/count: 20/count: 40/' "$WORK/fleet.yaml" >"$WORK/growing.yaml"
+expect_exit 0 rotor apply --data-dir "$D"
+wait_for 15 "the disk-short error" grep -q '"msg":"disk short of the next rotation of the fleet' "$D.log"
+grep '"msg":"disk short' "$D.log" | grep -q 'needs about 481.3 kB' || fail "no estimate in: $(grep 'disk short' "$D.log")"
+wait_for 20 "the grown fleet's first issuance" all_active "$D" 40
+cp "$WORK/fleet.yaml" "$WORK/growing.yaml"
+expect_exit 0 rotor apply --data-dir "$D"
+wait_for 15 "the disk check to clear" grep -q '"msg":"disk space for the next rotation of the fleet is back' "$D.log"
+stop_daemon
+pass "a disk that gets short while running is an error in the log"
 D="$WORK/data"
 start_daemon "$D" "$WORK/fleet.yaml"
 wait_for 20 "first issuance" all_active "$D" 20
