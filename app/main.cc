@@ -193,7 +193,8 @@ static int Main(int argc, char** argv) {
   KafkaAuditOptions kafka_verify;
   verify->add_option("--kafka", kafka_verify.bootstrap,
                      "Verify the Kafka audit topic at these bootstrap servers instead of the journal");
-  verify->add_option("--topic", kafka_verify.topic, "Kafka audit topic (with --kafka)")->default_val("rotor.audit");
+  verify->add_option("--topic,--kafka-topic", kafka_verify.topic, "Kafka audit topic (with --kafka)")
+      ->default_val("rotor.audit");
   verify->add_option("--kafka-setting", kafka_verify.settings, "librdkafka property name=value (repeatable)");
 
   // rotor audit tail
@@ -201,7 +202,7 @@ static int Main(int argc, char** argv) {
   bool no_follow = false;
   auto* tail = audit->add_subcommand("tail", "Print the audit events arriving in Kafka, one JSON line each");
   tail->add_option("--kafka", tail_opt.bootstrap, "Kafka bootstrap servers (host:port,...)")->required();
-  tail->add_option("--topic", tail_opt.topic, "Kafka audit topic")->default_val("rotor.audit");
+  tail->add_option("--topic,--kafka-topic", tail_opt.topic, "Kafka audit topic")->default_val("rotor.audit");
   tail->add_option("--subject", tail_opt.subject, "Only this identity's events");
   tail->add_flag("--from-beginning", tail_opt.from_beginning, "Start at the oldest event the topic keeps");
   tail->add_flag("--no-follow", no_follow, "Stop at the end of the topic instead of waiting for more");

@@ -58,6 +58,9 @@ pass "every journal event ($journal_events) is in Kafka, byte for byte, in per-i
 expect_exit 0 "$ROTOR_BIN" audit verify --kafka "$BOOTSTRAP"
 expect_output_contains "gaps 0, breaks 0"
 expect_output_contains "events of 51 identities"
+# The topic flag as `rotor run` spells it is accepted too.
+expect_exit 0 "$ROTOR_BIN" audit verify --kafka "$BOOTSTRAP" --kafka-topic rotor.audit
+expect_output_contains "events of 51 identities"
 pass "rotor audit verify --kafka: the chains verify"
 
 expect_exit 0 "$ROTOR_BIN" audit tail --kafka "$BOOTSTRAP" --from-beginning --no-follow --subject svc-3
