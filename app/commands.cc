@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "app/control.h"
 #include "app/daemon.h"
@@ -202,25 +203,31 @@ std::unordered_map<std::string, uint64_t> GenerationsNow(StateStore& store) {
   return out;
 }
 
-// WaitForRotations polls the store until `expected` identities have started a
-// rotation since `before` and come to rest again. Returns the count reached.
-uint64_t WaitForRotations(StateStore& store, const std::unordered_map<std::string, uint64_t>& before, uint64_t expected,
-                          double timeout_s, uint64_t* failed) {
+// WaitForRotations polls the store until each of `ids` has started a rotation
+// since `before` (its next generation moved on) and come to rest again. Other
+// identities rotating meanwhile (scheduled renewals) do not count. Returns
+// how many of `ids` got there; `failed` counts those resting in back-off or
+// quarantine.
+uint64_t WaitForRotations(StateStore& store, const std::unordered_map<std::string, uint64_t>& before,
+                          const std::vector<std::string>& ids, double timeout_s, uint64_t* failed) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  std::unordered_set<std::string> waiting(ids.begin(), ids.end());
   uint64_t done = 0;
+  *failed = 0;
   while (true) {
-    done = 0;
-    *failed = 0;
     (void)store.ForEach([&](const RotationRecord& r) {
+      auto w = waiting.find(r.id);
+      if (w == waiting.end()) return true;
       auto it = before.find(r.id);
       const uint64_t g0 = it == before.end() ? 1 : it->second;
       if (r.next_generation > g0 && IsResting(r.phase)) {
         done++;
         if (r.phase == Phase::kBackoff || r.phase == Phase::kQuarantined) (*failed)++;
+        waiting.erase(w);
       }
       return true;
     });
-    if (done >= expected || std::chrono::steady_clock::now() >= deadline) return done;
+    if (waiting.empty() || std::chrono::steady_clock::now() >= deadline) return done;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
@@ -260,6 +267,7 @@ int RunOperator(const OperatorOptions& opt) {
     if (!reader) return code;
     before = GenerationsNow(*reader);
   }
+  req.list_accepted = opt.wait;
   const auto sent = std::chrono::steady_clock::now();
   auto reply = SendControlRequest(socket, req, Duration::Seconds(300));
   if (reply.ok()) {
@@ -275,7 +283,7 @@ int RunOperator(const OperatorOptions& opt) {
     if (!reply->ok) return kExitFailure;
     if (opt.wait && reply->accepted > 0) {
       uint64_t failed = 0;
-      const uint64_t done = WaitForRotations(*reader, before, reply->accepted, opt.wait_timeout_s, &failed);
+      const uint64_t done = WaitForRotations(*reader, before, reply->accepted_ids, opt.wait_timeout_s, &failed);
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
       std::printf("%s: %llu of %llu rotations ended in %.2f s (%.0f rotations/s), %llu waiting to retry\n",
                   opt.verb.c_str(), static_cast<unsigned long long>(done),

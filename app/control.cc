@@ -19,11 +19,13 @@
 namespace rotor::app {
 namespace {
 
-constexpr size_t kMaxLine = 1 << 20;
+constexpr size_t kMaxRequest = 1 << 20;
+// A reply may list every accepted id (rotate --all --wait of millions).
+constexpr size_t kMaxReply = size_t{256} << 20;
 
 using Json = nlohmann::json;
 
-Status ReadLine(int fd, std::string* out, int timeout_ms) {
+Status ReadLine(int fd, std::string* out, int timeout_ms, size_t max_bytes) {
   char buf[4096];
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (true) {
@@ -32,7 +34,9 @@ Status ReadLine(int fd, std::string* out, int timeout_ms) {
       out->resize(nl);
       return Status::Ok();
     }
-    if (out->size() > kMaxLine) return InvalidArgument("control message longer than 1 MiB");
+    if (out->size() > max_bytes) {
+      return InvalidArgument("control message longer than " + std::to_string(max_bytes >> 20) + " MiB");
+    }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return Unavailable("timed out waiting on the control socket");
     pollfd p{fd, POLLIN, 0};
@@ -99,6 +103,10 @@ StatusOr<ControlRequest> DecodeControlRequest(std::string_view line) {
     if (!c->is_boolean()) return InvalidArgument("\"compromised\" must be a boolean");
     r.compromised = c->get<bool>();
   }
+  if (auto l = j.find("list_accepted"); l != j.end()) {
+    if (!l->is_boolean()) return InvalidArgument("\"list_accepted\" must be a boolean");
+    r.list_accepted = l->get<bool>();
+  }
   return r;
 }
 
@@ -109,6 +117,7 @@ std::string EncodeControlRequest(const ControlRequest& r) {
   if (!r.selector_key.empty()) j["selector"] = r.selector_key + "=" + r.selector_value;
   if (r.all) j["all"] = true;
   if (r.compromised) j["compromised"] = true;
+  if (r.list_accepted) j["list_accepted"] = true;
   return j.dump();
 }
 
@@ -121,6 +130,7 @@ std::string EncodeControlReply(const ControlReply& r) {
   for (const auto& [id, why] : r.refused) refused.push_back({{"id", id}, {"error", why}});
   j["refused"] = refused;
   if (!r.stats.empty()) j["stats"] = r.stats;
+  if (!r.accepted_ids.empty()) j["accepted_ids"] = r.accepted_ids;
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
@@ -142,6 +152,11 @@ StatusOr<ControlReply> DecodeControlReply(std::string_view line) {
   if (j.contains("stats") && j["stats"].is_object()) {
     for (const auto& [name, value] : j["stats"].items()) {
       if (value.is_number_unsigned()) r.stats[name] = value.get<uint64_t>();
+    }
+  }
+  if (j.contains("accepted_ids") && j["accepted_ids"].is_array()) {
+    for (const auto& id : j["accepted_ids"]) {
+      if (id.is_string()) r.accepted_ids.push_back(id.get<std::string>());
     }
   }
   return r;
@@ -226,7 +241,7 @@ void ControlServer::Loop() {
 void ControlServer::Serve(int fd) {
   std::string line;
   ControlReply reply;
-  Status s = ReadLine(fd, &line, 5000);
+  Status s = ReadLine(fd, &line, 5000, kMaxRequest);
   if (!s.ok()) {
     reply.ok = false;
     reply.message = s.message();
@@ -256,7 +271,7 @@ StatusOr<ControlReply> SendControlRequest(const std::string& path, const Control
   }
   Status w = WriteAll(fd, EncodeControlRequest(request) + "\n");
   std::string line;
-  if (w.ok()) w = ReadLine(fd, &line, static_cast<int>(timeout.micros / 1000));
+  if (w.ok()) w = ReadLine(fd, &line, static_cast<int>(timeout.micros / 1000), kMaxReply);
   close(fd);
   if (!w.ok()) return w;
   return DecodeControlReply(line);

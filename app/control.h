@@ -5,10 +5,13 @@
 // object on one line, then closes. Requests:
 //   {"op":"rotate","ids":["a","b"]} | {"op":"rotate","selector":"k=v"} | {"op":"rotate","all":true}
 //   {"op":"revoke","ids":["a"],"compromised":true}
+//   rotate and revoke may add "list_accepted":true: the reply then names every
+//   accepted id in "accepted_ids" (what `rotor rotate --wait` waits for)
 //   {"op":"ping"}
 //   {"op":"stats"}   the daemon's counters, in "stats"
 //   {"op":"reload"}  re-read the fleet file (as SIGHUP does)
-// Answer: {"ok":bool,"accepted":N,"refused":[{"id":..,"error":..}],"message":"..","stats":{name:N}}
+// Answer: {"ok":bool,"accepted":N,"refused":[{"id":..,"error":..}],"message":"..","stats":{name:N},
+//          "accepted_ids":[..]}
 #pragma once
 
 #include <atomic>
@@ -29,6 +32,7 @@ struct ControlRequest {
   std::string selector_key, selector_value;
   bool all = false;
   bool compromised = false;
+  bool list_accepted = false;  // rotate/revoke: name every accepted id in the reply
 };
 
 struct ControlReply {
@@ -37,6 +41,7 @@ struct ControlReply {
   std::vector<std::pair<std::string, std::string>> refused;  // (id, reason)
   std::string message;
   std::map<std::string, uint64_t> stats;  // op "stats" only
+  std::vector<std::string> accepted_ids;  // when the request set list_accepted
 };
 
 // DecodeControlRequest parses one request line; malformed input is an

@@ -96,6 +96,7 @@ ControlReply HandleControl(const ControlRequest& req, RotationRuntime& runtime, 
     Status s = req.op == "revoke" ? runtime.Revoke(id) : runtime.Rotate(id);
     if (s.ok()) {
       reply.accepted++;
+      if (req.list_accepted) reply.accepted_ids.push_back(id);
     } else if (req.op == "rotate" && s.code() == StatusCode::kUnavailable &&
                s.message().find(kAlreadyRotating) != std::string::npos) {
       in_flight++;

@@ -108,3 +108,35 @@ expect_exit 0 rotor run --config "$WORK/fleet.yaml" --data-dir "$D" --no-progres
 grep -q '"msg":"queued command executed"' <<<"$OUT" || fail "no log of the queued command"
 consistent "$D"
 pass "commands queued without a daemon run at the next start"
+
+# rotate --wait waits for the identities it asked for, not for any rotation:
+# 300 identities renewing about every 2 s rotate beside the one requested.
+D2="$WORK/churn"
+cat >"$WORK/churn.yaml" <<'YAML'
+version: 1
+policies:
+  churn: {lifetime: 3s, circuit_breaker: {max_issuances: 1000, window: 1h}}
+  hourly: {lifetime: 1h, emergency_min_interval: 0}
+groups:
+  - name: churn
+    count: 300
+    policy: churn
+  - name: steady
+    count: 3
+    id_pattern: steady-{n}
+    policy: hourly
+YAML
+start_daemon "$D2" "$WORK/churn.yaml"
+wait_for 30 "first issuance" all_active "$D2" 303
+for round in 1 2 3; do
+  g=$(generation "$D2" steady-1)
+  expect_exit 0 rotor rotate steady-1 --wait --data-dir "$D2"
+  expect_output_contains "1 of 1 rotations ended"
+  [ "$(generation "$D2" steady-1)" -eq $((g + 1)) ] || fail "rotate --wait returned before steady-1 rotated (round $round): $OUT"
+done
+g0=$(generation "$D2" steady-0)
+expect_exit 0 rotor rotate --selector group=steady --wait --data-dir "$D2"
+expect_output_contains "3 of 3 rotations ended"
+[ "$(generation "$D2" steady-0)" -eq $((g0 + 1)) ] || fail "rotate --selector --wait returned before steady-0 rotated: $OUT"
+stop_daemon
+pass "rotate --wait waits for exactly the identities it asked for while others renew"

@@ -28,6 +28,15 @@ TEST(ControlProtocolTest, RequestsRoundTrip) {
   EXPECT_EQ(back->op, "rotate");
   EXPECT_EQ(back->ids, (std::vector<std::string>{"a", "b-1"}));
 
+  ControlRequest w;
+  w.op = "rotate";
+  w.all = true;
+  w.list_accepted = true;
+  back = DecodeControlRequest(EncodeControlRequest(w));
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->list_accepted);
+  EXPECT_FALSE(DecodeControlRequest(R"({"op":"rotate","all":true,"list_accepted":"yes"})").ok());
+
   ControlRequest s;
   s.op = "revoke";
   s.selector_key = "team";
@@ -106,6 +115,7 @@ TEST(ControlProtocolTest, RepliesRoundTripAndBadRepliesAreErrors) {
   r.refused = {{"x", "is retired"}};
   r.message = "3 accepted, 1 refused";
   r.stats = {{"rotations_committed", 42}};
+  r.accepted_ids = {"a", "b", "c"};
   auto back = DecodeControlReply(EncodeControlReply(r));
   ASSERT_TRUE(back.ok());
   EXPECT_FALSE(back->ok);
@@ -113,6 +123,7 @@ TEST(ControlProtocolTest, RepliesRoundTripAndBadRepliesAreErrors) {
   ASSERT_EQ(back->refused.size(), 1u);
   EXPECT_EQ(back->refused[0].second, "is retired");
   EXPECT_EQ(back->stats.at("rotations_committed"), 42u);
+  EXPECT_EQ(back->accepted_ids, (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_FALSE(DecodeControlReply("not json").ok());
   EXPECT_FALSE(DecodeControlReply("[]").ok());
 }
