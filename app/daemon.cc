@@ -134,6 +134,14 @@ int RunDaemon(const DaemonOptions& opt) {
     std::fprintf(stderr, "rotor: %s\n", fleet_or.status().message().c_str());
     return kExitUsage;
   }
+  // Usage errors are found before the data directory is created.
+  if (!opt.kafka_bootstrap.empty()) {
+    Status checked = CheckRelaySettings(opt.kafka_settings);
+    if (!checked.ok()) {
+      std::fprintf(stderr, "rotor: --kafka: %s\n", checked.message().c_str());
+      return kExitUsage;
+    }
+  }
   if (mkdir(opt.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     std::fprintf(stderr, "rotor: cannot create data directory %s: %s\n", opt.data_dir.c_str(), strerror(errno));
     return kExitDataDir;
@@ -168,11 +176,6 @@ int RunDaemon(const DaemonOptions& opt) {
   if (!opt.kafka_bootstrap.empty()) {
     // The outbox is trimmed only once Kafka has the events too (ARCHITECTURE §6).
     journal_options.trim_sinks.push_back(kRelaySinkName);
-    Status checked = CheckRelaySettings(opt.kafka_settings);
-    if (!checked.ok()) {
-      std::fprintf(stderr, "rotor: --kafka: %s\n", checked.message().c_str());
-      return kExitUsage;
-    }
   } else if (store->GetSinkPosition(kRelaySinkName).ok()) {
     LogWarn(
         "this data directory shipped its audit events to Kafka before; without --kafka, events the journal "

@@ -133,21 +133,25 @@ static int Main(int argc, char** argv) {
       ->check(NumberValidator("a rate per second", "RATE"));
   run->add_flag("--no-progress", no_progress, "No live progress line, even on a terminal");
   run->add_flag("--quiet", quiet, "Log warnings and errors only");
-  run->add_option("--kafka", run_opt.kafka_bootstrap,
-                  "Also ship the audit trail to Kafka at these bootstrap servers (runs rotor-relay)");
-  run->add_option("--kafka-topic", run_opt.kafka_topic, "Kafka audit topic")->default_val("rotor.audit");
+  auto* kafka = run->add_option("--kafka", run_opt.kafka_bootstrap,
+                                "Also ship the audit trail to Kafka at these bootstrap servers (runs rotor-relay)");
+  // The other --kafka-* flags do nothing without --kafka: a usage error, not silence.
+  run->add_option("--kafka-topic", run_opt.kafka_topic, "Kafka audit topic")->default_val("rotor.audit")->needs(kafka);
   run->add_option("--kafka-setting", run_opt.kafka_settings,
                   "librdkafka property name=value for the relay's producer (repeatable; acks=all and "
-                  "idempotence cannot be weakened)");
+                  "idempotence cannot be weakened)")
+      ->needs(kafka);
   run->add_option("--kafka-backlog-limit", run_opt.kafka_backlog_limit,
                   "Outbox entries Kafka may lag behind before the backlog policy applies")
       ->default_val(1000000)
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::PositiveNumber)
+      ->needs(kafka);
   run->add_option("--kafka-backlog-policy", run_opt.kafka_backlog_policy,
                   "Past the limit: alert (keep rotating, warn) or pause-routine (hold scheduled renewals; "
                   "operator and emergency rotations still run)")
       ->default_val("alert")
-      ->check(CLI::IsMember({"alert", "pause-routine"}));
+      ->check(CLI::IsMember({"alert", "pause-routine"}))
+      ->needs(kafka);
 
   // rotor status
   StatusOptions status_opt;

@@ -32,9 +32,16 @@ expect_output_contains "refusing acks=1"
 expect_exit 2 "$ROTOR_BIN" run --config "$WORK/fleet.yaml" --data-dir "$D" --kafka "$BOOTSTRAP" \
   --kafka-setting enable.idempotence=false --duration 1
 expect_output_contains "refusing enable.idempotence=false"
+[ ! -e "$D" ] || fail "a start refused for its Kafka settings created the data directory"
+# Kafka flags without --kafka do nothing: refused as usage errors.
+expect_exit 2 "$ROTOR_BIN" run --config "$WORK/fleet.yaml" --data-dir "$D" --kafka-setting acks=all --duration 1
+expect_output_contains "--kafka-setting requires --kafka"
+expect_exit 2 "$ROTOR_BIN" run --config "$WORK/fleet.yaml" --data-dir "$D" --kafka-topic audit --duration 1
+expect_output_contains "--kafka-topic requires --kafka"
+[ ! -e "$D" ] || fail "a start refused for a usage error created the data directory"
 expect_exit 2 "$ROTOR_RELAY" produce --data-dir "$D" --bootstrap "$BOOTSTRAP" -X request.required.acks=0
 expect_output_contains "refusing request.required.acks=0"
-pass "acks other than all and idempotence off are refused"
+pass "acks other than all and idempotence off are refused, and Kafka flags without --kafka, all before anything is created"
 
 # Rotations stream to the topic while the daemon runs.
 start_daemon "$D" "$WORK/fleet.yaml" --kafka "$BOOTSTRAP"
