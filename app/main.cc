@@ -266,6 +266,16 @@ static int Main(int argc, char** argv) {
                         "Only the certificate of this serial (07:27:7f:52, 0x07277F52)");
   AddDueRule(inventory, &inventory_opt.due);
 
+  // `rotor help [COMMAND]` is `rotor [COMMAND] --help`.
+  if (argc > 1 && std::string(argv[1]) == "help") {
+    const CLI::App* about = &app;
+    if (argc > 2) {
+      if (!KnownSubcommand(app, argv[2], "")) return kExitUsage;
+      about = app.get_subcommand(argv[2]);
+    }
+    std::fputs(about->help().c_str(), stdout);
+    return kExitOk;
+  }
   // CLI11 reports an unknown command only as "a subcommand is required": name it.
   if (argc > 1 && argv[1][0] != '-' && !KnownSubcommand(app, argv[1], "")) return kExitUsage;
   if (argc > 2 && std::string(argv[1]) == "audit" && argv[2][0] != '-' && !KnownSubcommand(*audit, argv[2], "audit ")) {
@@ -283,18 +293,27 @@ static int Main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
-  } catch (const CLI::RequiredError& e) {
-    // A misspelt flag explains a missing required one better than CLI11 does.
+  } catch (const CLI::ParseError& e) {
     std::string why = e.what();
-    for (const CLI::App* sub : app.get_subcommands()) {
-      const CLI::App* leaf = sub->get_subcommands().empty() ? sub : sub->get_subcommands().front();
-      const std::string unknown = UnknownFlag(*leaf, argc, argv, 1);
-      if (!unknown.empty()) why = unknown;
+    const bool required = dynamic_cast<const CLI::RequiredError*>(&e) != nullptr;
+    if (required || dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+      // CLI11 names neither the flag meant nor, when a required option is
+      // also missing, the misspelt flag at all.
+      const CLI::App* leaf = &app;
+      while (!leaf->get_subcommands().empty()) leaf = leaf->get_subcommands().front();
+      const std::string unknown = leaf != &app ? UnknownFlag(*leaf, argc, argv, 1) : "";
+      if (!unknown.empty()) {
+        why = unknown;
+      } else if (required && leaf->get_require_subcommand_min() > 0 && leaf->get_subcommands().empty()) {
+        std::string names;
+        for (const CLI::App* sub : leaf->get_subcommands([](const CLI::App*) { return true; })) {
+          names += (names.empty() ? "" : ", ") + sub->get_name();
+        }
+        why =
+            (leaf == &app ? std::string("a command is needed") : leaf->get_name() + " needs a command") + ": " + names;
+      }
     }
     std::fprintf(stderr, "rotor: %s\nRun `rotor --help` or `rotor <command> --help` for usage.\n", why.c_str());
-    return kExitUsage;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "rotor: %s\nRun `rotor --help` or `rotor <command> --help` for usage.\n", e.what());
     return kExitUsage;
   }
 

@@ -22,6 +22,14 @@ expect_exit 2 rotor run --confg x.yaml --data-dir "$WORK/never"
 expect_output_contains "unknown option --confg (did you mean --config?)"
 expect_exit 2 rotor import --adpot --policy x
 expect_output_contains "did you mean --adopt?"
+expect_exit 2 rotor status --jsn
+expect_output_contains "unknown option --jsn (did you mean --json?)"
+expect_exit 2 rotor kek rotate --confg x
+expect_output_contains "unknown option --confg (did you mean --config?)"
+expect_exit 2 rotor audit
+expect_output_contains "audit needs a command: verify, tail"
+expect_exit 0 rotor help run
+expect_output_contains "--config"
 expect_exit 2 rotor run --config x.yaml --duration -5
 expect_output_contains "--duration"
 expect_exit 2 rotor rotate --data-dir "$WORK/d"
