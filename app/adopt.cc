@@ -169,8 +169,7 @@ int RunAdopt(const ImportOptions& opt) {
   if (!fleet.ok()) return Fail(kExitUsage, fleet.status().message());
   const RenewalPolicy* policy = FindPolicy(*fleet, opt.due.policy);
   if (policy == nullptr) {
-    return Fail(kExitUsage,
-                "--policy: no group of " + opt.due.config + " uses a policy named \"" + opt.due.policy + "\"");
+    return Fail(kExitUsage, UnknownPolicyMessage(*fleet, opt.due.config, opt.due.policy));
   }
   KeyType fallback = KeyType::kEd25519;
   for (const auto& g : fleet->groups) {

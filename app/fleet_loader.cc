@@ -72,37 +72,6 @@ std::string JoinQuoted(const std::vector<std::string>& words) {
   return out;
 }
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-// DidYouMean returns " (did you mean "x"?)" for the candidate within typing
-// distance of `word`, or "".
-std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
-  if (word.size() > 64) return "";
-  size_t best = 3;  // at most two edits away
-  const std::string* pick = nullptr;
-  for (const auto& c : candidates) {
-    size_t d = EditDistance(word, c);
-    if (d < best && d < std::max<size_t>(c.size(), 2)) {
-      best = d;
-      pick = &c;
-    }
-  }
-  return pick ? " (did you mean " + Quote(*pick) + "?)" : "";
-}
-
 // ParseDecimal accepts a plain decimal number ("0.66", "1", ".5"), nothing else.
 std::optional<double> ParseDecimal(std::string_view s) {
   if (s.empty()) return std::nullopt;
@@ -1013,6 +982,44 @@ StatusOr<FleetSpec> LoadFleetFile(const std::string& path, Instant now) {
   ::close(fd);
   ROTOR_RETURN_IF_ERROR(read_status);
   return ParseFleet(text, path, now);
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
+  if (word.size() > 64) return "";
+  size_t best = 3;  // at most two edits away
+  const std::string* pick = nullptr;
+  for (const auto& c : candidates) {
+    size_t d = EditDistance(word, c);
+    if (d < best && d < std::max<size_t>(c.size(), 2)) {
+      best = d;
+      pick = &c;
+    }
+  }
+  return pick ? " (did you mean " + Quote(*pick) + "?)" : "";
+}
+
+std::string UnknownPolicyMessage(const FleetSpec& fleet, const std::string& config, const std::string& name) {
+  std::vector<std::string> used;
+  for (const GroupSpec& g : fleet.groups) {
+    if (std::find(used.begin(), used.end(), g.policy.name) == used.end()) used.push_back(g.policy.name);
+  }
+  return "--policy: no group of " + config + " uses a policy named " + Quote(name) + DidYouMean(name, used) +
+         "; policies used: " + (used.empty() ? std::string("none") : JoinQuoted(used));
 }
 
 }  // namespace rotor

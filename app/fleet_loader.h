@@ -13,6 +13,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/fleet.h"
 #include "engine/status.h"
@@ -32,5 +33,17 @@ StatusOr<FleetSpec> LoadFleetFile(const std::string& path, Instant now);
 // ParseFleet parses fleet YAML held in memory; `source_name` stands for the
 // file in error messages.
 StatusOr<FleetSpec> ParseFleet(std::string_view yaml_text, const std::string& source_name, Instant now);
+
+// EditDistance is the Levenshtein distance between `a` and `b`.
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// DidYouMean returns " (did you mean "x"?)" for the candidate within two
+// edits of `word` (the closest), or "".
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates);
+
+// UnknownPolicyMessage says that no group of `fleet` (read from `config`)
+// uses the policy `name`, with the closest name meant and every name that is
+// used: the message of `--policy` in rotor import --adopt and inventory.
+std::string UnknownPolicyMessage(const FleetSpec& fleet, const std::string& config, const std::string& name);
 
 }  // namespace rotor

@@ -152,7 +152,7 @@ StatusOr<RenewalPolicy> PolicyOf(const DueRule& rule) {
         return policy;
       }
     }
-    return InvalidArgument("--policy: no group of " + rule.config + " uses a policy named \"" + rule.policy + "\"");
+    return InvalidArgument(UnknownPolicyMessage(*fleet, rule.config, rule.policy));
   }
   if (!(rule.renew_fraction > 0 && rule.renew_fraction < 1)) {
     return InvalidArgument("--renew-fraction must be between 0 and 1 (exclusive)");

@@ -13,6 +13,7 @@
 #include "app/check.h"
 #include "app/commands.h"
 #include "app/daemon.h"
+#include "app/fleet_loader.h"
 #include "app/inventory.h"
 #include "app/kek.h"
 #include "app/log.h"
@@ -55,20 +56,9 @@ std::string UnknownFlag(const CLI::App& sub, int argc, char** argv, int first) {
     for (const CLI::Option* opt : sub.get_options()) {
       for (const std::string& known : opt->get_lnames()) {
         const std::string candidate = "--" + known;
-        // Levenshtein distance, one row at a time.
-        std::vector<size_t> row(candidate.size() + 1);
-        for (size_t j = 0; j < row.size(); ++j) row[j] = j;
-        for (size_t a = 1; a <= name.size(); ++a) {
-          size_t diagonal = row[0];
-          row[0] = a;
-          for (size_t b = 1; b <= candidate.size(); ++b) {
-            const size_t up = row[b];
-            row[b] = std::min({row[b] + 1, row[b - 1] + 1, diagonal + (name[a - 1] == candidate[b - 1] ? 0 : 1)});
-            diagonal = up;
-          }
-        }
-        if (row.back() < best_distance) {
-          best_distance = row.back();
+        const size_t distance = rotor::EditDistance(name, candidate);
+        if (distance < best_distance) {
+          best_distance = distance;
           best = candidate;
         }
       }

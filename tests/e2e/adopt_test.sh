@@ -76,6 +76,9 @@ ADOPT=(import --adopt --config "$WORK/fleet.yaml" --policy adopted-tls --data-di
 expect_exit 2 rotor import --adopt --data-dir "$D" "$IN"
 expect_output_contains "--adopt needs --config FILE and --policy NAME"
 expect_exit 2 rotor import --adopt --config "$WORK/fleet.yaml" --policy nonesuch --data-dir "$D" "$IN"
+expect_output_contains 'no group of '"$WORK/fleet.yaml"' uses a policy named "nonesuch"; policies used: adopted-tls'
+expect_exit 2 rotor import --adopt --config "$WORK/fleet.yaml" --policy adopted-tsl --data-dir "$D" "$IN"
+expect_output_contains '(did you mean "adopted-tls"?)'
 expect_exit 2 rotor import --dry-run --data-dir "$D" "$IN"
 expect_exit 2 rotor "${ADOPT[@]}" --id 'zz=x' "$IN"
 [ ! -e "$D" ] || fail "a refused command created the data directory"
