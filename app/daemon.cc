@@ -286,6 +286,7 @@ int RunDaemon(const DaemonOptions& opt) {
     relay_options.bootstrap = opt.kafka_bootstrap;
     relay_options.topic = opt.kafka_topic;
     relay_options.settings = opt.kafka_settings;
+    relay_options.quiet = LogQuiet();
     relay_options.backlog_limit = opt.kafka_backlog_limit;
     relay_options.policy =
         opt.kafka_backlog_policy == "pause-routine" ? BacklogPolicy::kPauseRoutine : BacklogPolicy::kAlert;

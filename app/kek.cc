@@ -84,7 +84,14 @@ int RunKekRotate(const KekRotateOptions& options) {
     // A kek.new left by an interrupted run is the KEK that run was moving to.
     to = Exists(staged) ? KeyEncryptionKey::LoadFile(staged) : KeyEncryptionKey::CreateFile(staged);
   }
-  if (!to.ok()) return Fail(kExitFailure, "the new key-encryption key: " + to.status().message());
+  if (!to.ok()) {
+    std::string why = "the new key-encryption key: " + to.status().message();
+    if (to.status().code() == StatusCode::kNotFound && !options.new_kek_file.empty()) {
+      why += " (create it first, 64 hex digits readable only by rotor's user: (umask 077; openssl rand -hex 32 > " +
+             options.new_kek_file + "); or leave out --new-kek-file and rotor makes a fresh <data-dir>/kek)";
+    }
+    return Fail(kExitFailure, why);
+  }
   if (to->KeyId() == from->KeyId()) return Fail(kExitUsage, "the new KEK is the one already in use");
 
   auto report = ManagedCa::ResealKeys(ca_dir, *from, *to);

@@ -29,6 +29,11 @@ void SetLogQuiet(bool quiet) {
   g_quiet = quiet;
 }
 
+bool LogQuiet() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  return g_quiet;
+}
+
 void SetProgressLineActive(bool active) {
   std::lock_guard<std::mutex> lock(g_mu);
   g_progress = active;

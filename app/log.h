@@ -25,6 +25,7 @@ inline void LogError(const std::string& m, std::initializer_list<LogField> f = {
 
 // SetLogQuiet suppresses info and debug lines (warnings and errors still show).
 void SetLogQuiet(bool quiet);
+bool LogQuiet();
 // While a progress line occupies the terminal, logs first clear it.
 void SetProgressLineActive(bool active);
 

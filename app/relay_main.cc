@@ -76,6 +76,7 @@ struct ProduceArgs {
   std::vector<std::string> settings;
   bool until_idle = false;
   bool check = false;
+  bool quiet = false;
   int parent_pid = 0;
 };
 
@@ -93,6 +94,7 @@ int LockRelay(const std::string& data_dir) {
 }
 
 int RunProduce(const ProduceArgs& args) {
+  rotor::app::SetLogQuiet(args.quiet);
   if (args.parent_pid > 0) {
     // Supervised by a daemon: end with it, so a restarted daemon's relay
     // never races an orphan over the same outbox.
@@ -299,6 +301,7 @@ int Main(int argc, char** argv) {
                     "Stop once the outbox is shipped and acknowledged (for scripts and benchmarks)");
   produce->add_flag("--check", produce_args.check, "Only check the settings (-X) and exit: 0 accepted, 2 refused");
   produce->add_option("--parent-pid", produce_args.parent_pid, "Exit when this parent (the daemon) dies");
+  produce->add_flag("--quiet", produce_args.quiet, "Log warnings and errors only");
 
   ConsumeArgs consume_args;
   auto* consume = app.add_subcommand("consume", "Print the events of the audit topic, one per line");

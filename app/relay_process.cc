@@ -189,6 +189,7 @@ void RelaySupervisor::Loop() {
     args.push_back("-X");
     args.push_back(s);
   }
+  if (options_.quiet) args.push_back("--quiet");
   auto backoff = std::chrono::milliseconds(500);
   constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
   while (true) {

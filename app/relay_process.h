@@ -64,6 +64,7 @@ struct RelaySupervisorOptions {
   std::string bootstrap;
   std::string topic;
   std::vector<std::string> settings;  // -X name=value
+  bool quiet = false;                 // the relay logs warnings and errors only (rotor run --quiet)
   uint64_t backlog_limit = 1000000;
   BacklogPolicy policy = BacklogPolicy::kAlert;
   // Called with true when the backlog passes the bound, false when back under.
