@@ -72,6 +72,24 @@ std::string JoinQuoted(const std::vector<std::string>& words) {
   return out;
 }
 
+// TabIndentedLine returns the 1-based number of the first line whose
+// indentation holds a tab, or 0.
+size_t TabIndentedLine(std::string_view text) {
+  size_t line = 1;
+  bool indent = true;
+  for (char c : text) {
+    if (c == '\n') {
+      ++line;
+      indent = true;
+    } else if (indent && c == '\t') {
+      return line;
+    } else if (c != ' ') {
+      indent = false;
+    }
+  }
+  return 0;
+}
+
 // ParseDecimal accepts a plain decimal number ("0.66", "1", ".5"), nothing else.
 std::optional<double> ParseDecimal(std::string_view s) {
   if (s.empty()) return std::nullopt;
@@ -939,7 +957,12 @@ StatusOr<FleetSpec> ParseFleet(std::string_view yaml_text, const std::string& so
     }
     return parser.Parse(docs[0]);
   } catch (const YAML::ParserException& e) {
-    return parser.ErrorAt(e.mark, "YAML syntax error: " + e.msg);
+    std::string why = "YAML syntax error: " + e.msg;
+    // yaml-cpp says "illegal map value" and the like for a tab; say the cause.
+    if (const size_t line = TabIndentedLine(yaml_text); line > 0 && static_cast<int>(line) <= e.mark.line + 1) {
+      why += " (line " + std::to_string(line) + " is indented with a tab; YAML indents with spaces only)";
+    }
+    return parser.ErrorAt(e.mark, why);
   } catch (const YAML::Exception& e) {
     return parser.ErrorAt(e.mark, "cannot read YAML: " + e.msg);
   } catch (const std::bad_alloc&) {

@@ -26,6 +26,7 @@ namespace {
 using testing::ReadFile;
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // 2025-01-01T00:00:00Z
@@ -290,6 +291,19 @@ TEST(FleetLoaderTest, ApiKeyFleetsHaveNoCa) {
   EXPECT_FALSE(fleet->NeedsCa());
   EXPECT_EQ(fleet->FindGroup(kCaGroupName), nullptr);
   EXPECT_EQ(fleet->groups.size(), 1u);
+}
+
+TEST(FleetLoaderTest, TabIndentationIsNamedAsTheCause) {
+  StatusOr<FleetSpec> fleet =
+      ParseFleet("version: 1\ngroups:\n  - name: a\n    count: 2\n    policy:\n\t  lifetime: 1h\n", "tab.yaml", kNow);
+  ASSERT_FALSE(fleet.ok());
+  EXPECT_THAT(fleet.status().message(), HasSubstr("tab.yaml:6:"));
+  EXPECT_THAT(fleet.status().message(), HasSubstr("line 6 is indented with a tab; YAML indents with spaces only"));
+  // A tab after the indentation (in a value) is no indentation.
+  fleet = ParseFleet("version: 1\ngroups:\n  - name: a\tb\n    count: [2,\n", "t.yaml", kNow);
+  ASSERT_FALSE(fleet.ok());
+  EXPECT_THAT(fleet.status().message(), HasSubstr("YAML syntax error"));
+  EXPECT_THAT(fleet.status().message(), Not(HasSubstr("indented with a tab")));
 }
 
 TEST(FleetLoaderTest, DirectoryIsNotAFleetFile) {
