@@ -10,7 +10,7 @@
 namespace rotor::app {
 
 Status BringUpCa(RotationRecord* record, const GroupSpec& group, StateStore& store, const EffectRunnerPorts& ports,
-                 const std::string& source) {
+                 const std::string& source, uint64_t* events) {
   if (record->current && IsResting(record->phase)) return Status::Ok();
   EffectRunner runner(ports);
   std::deque<Effect> effects;
@@ -30,6 +30,7 @@ Status BringUpCa(RotationRecord* record, const GroupSpec& group, StateStore& sto
     if (res.persist) {
       std::string line = ChainAuditEvent(*ports.hasher, res.audit, now, source, &stepped);
       ROTOR_RETURN_IF_ERROR(store.Commit({StoreWrite{stepped, std::move(line)}}));
+      if (events != nullptr) ++*events;
     }
     *record = std::move(stepped);
     for (auto& e : res.effects) effects.push_back(std::move(e));

@@ -6,6 +6,7 @@
 // transitions, the same audit events, one at a time.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "engine/effect_runner.h"
@@ -18,7 +19,8 @@ namespace rotor::app {
 // BringUpCa drives `record` (the CA identity's) until it rests with a current
 // version. OK at once when it already does. Unavailable with the machine's
 // last error when the attempt ended in back-off (the runtime retries later).
+// `events`, when given, is increased by each audit event committed.
 Status BringUpCa(RotationRecord* record, const GroupSpec& group, StateStore& store, const EffectRunnerPorts& ports,
-                 const std::string& source);
+                 const std::string& source, uint64_t* events = nullptr);
 
 }  // namespace rotor::app

@@ -238,7 +238,8 @@ int RunDaemon(const DaemonOptions& opt) {
     }
     LogInfo("adopted identities", {{"count", std::to_string(adopted_count)}, {"expired", std::to_string(expired)}});
   }
-  // Audit events written outside the actors: declarations and start-up moves.
+  // Audit events written outside the actors: declarations, start-up moves and
+  // the CA intermediate's bring-up.
   std::atomic<uint64_t> reconcile_events{plan.declared};
   LogInfo("rotor starting", {{"data_dir", opt.data_dir},
                              {"config", opt.config},
@@ -255,7 +256,9 @@ int RunDaemon(const DaemonOptions& opt) {
       const GroupSpec* ca_group = fleet->FindGroup(kCaGroupName);
       if (!ca_group) break;
       EffectRunnerPorts effect_ports{&clock, &hasher, creds->generator(), creds->sink(), &commands, crash_hook->get()};
-      Status up = BringUpCa(&r, *ca_group, *store, effect_ports, source);
+      uint64_t ca_events = 0;
+      Status up = BringUpCa(&r, *ca_group, *store, effect_ports, source, &ca_events);
+      reconcile_events += ca_events;
       if (!up.ok()) {
         LogError("managed CA: no active intermediate yet; leaves wait for it", {{"error", up.ToString()}});
       } else {

@@ -163,6 +163,10 @@ I="$WORK/imported"
 expect_exit 0 rotor run --config "$WORK/import.yaml" --data-dir "$I" --duration 3 --no-progress
 cmp -s <(openssl x509 -in "$WORK/root.pem" -outform DER) <(openssl x509 -in "$I/ca/ca.pem" -outform DER) ||
   fail "ca/ca.pem is not the imported root"
+# The stop line counts every event written, the CA's bring-up included.
+stop_line=$(grep '"msg":"rotor stopped"' <<<"$OUT")
+[ "$(json_field "$stop_line" 'j["events"]')" = "$(json_field "$stop_line" 'j["journal_events"]')" ] ||
+  fail "stop line: events and journal_events differ: $stop_line"
 for id in api-0 api-1 api-2; do
   openssl verify -CAfile "$WORK/root.pem" -untrusted "$I/out/$id/current/chain.pem" "$I/out/$id/current/cert.pem" \
     >/dev/null 2>&1 || fail "$id does not chain to the imported root"
