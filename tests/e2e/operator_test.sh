@@ -110,7 +110,7 @@ consistent "$D"
 pass "commands queued without a daemon run at the next start"
 
 # rotate --wait waits for the identities it asked for, not for any rotation:
-# 300 identities renewing about every 2 s rotate beside the one requested.
+# 150 identities renewing about every 2 s rotate beside the one requested.
 D2="$WORK/churn"
 cat >"$WORK/churn.yaml" <<'YAML'
 version: 1
@@ -119,7 +119,7 @@ policies:
   hourly: {lifetime: 1h, emergency_min_interval: 0}
 groups:
   - name: churn
-    count: 300
+    count: 150
     policy: churn
   - name: steady
     count: 3
@@ -127,7 +127,7 @@ groups:
     policy: hourly
 YAML
 start_daemon "$D2" "$WORK/churn.yaml"
-# (Not all_active: with 150 renewals a second some churn identity is always mid-rotation.)
+# (Not all_active: with 75 renewals a second some churn identity is always mid-rotation.)
 steady_active() {
   local s
   s=$("$ROTOR_BIN" status --json --data-dir "$D2" steady-0 steady-1 steady-2)
