@@ -301,6 +301,14 @@ static int Main(int argc, char** argv) {
         }
         why =
             (leaf == &app ? std::string("a command is needed") : leaf->get_name() + " needs a command") + ": " + names;
+      } else if (required && leaf != &app) {
+        // "paths is required" says less than the argument's own description.
+        for (const CLI::Option* opt : leaf->get_options()) {
+          if (opt->get_positional() && opt->get_required() && opt->count() == 0) {
+            why = leaf->get_name() + " needs " + opt->get_name() + ": " + opt->get_description();
+            break;
+          }
+        }
       }
     }
     std::fprintf(stderr, "rotor: %s\nRun `rotor --help` or `rotor <command> --help` for usage.\n", why.c_str());

@@ -28,6 +28,8 @@ expect_exit 2 rotor kek rotate --confg x
 expect_output_contains "unknown option --confg (did you mean --config?)"
 expect_exit 2 rotor audit
 expect_output_contains "audit needs a command: verify, tail"
+expect_exit 2 rotor import
+expect_output_contains "import needs paths: Files and directories to read"
 expect_exit 0 rotor help run
 expect_output_contains "--config"
 expect_exit 2 rotor run --config x.yaml --duration -5
