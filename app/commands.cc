@@ -152,10 +152,22 @@ int RunStatus(const StatusOptions& opt) {
     std::fprintf(stderr, "rotor: reading the store: %s\n", s.message().c_str());
     return kExitFailure;
   }
+  // The running daemon's own view: is the disk short of the next rotation?
+  bool disk_short = false;
+  if (daemon) {
+    ControlRequest stats;
+    stats.op = "stats";
+    auto reply = SendControlRequest(ControlSocketPath(opt.data_dir), stats, Duration::Seconds(2));
+    if (reply.ok()) {
+      auto it = reply->stats.find("disk_short");
+      disk_short = it != reply->stats.end() && it->second != 0;
+    }
+  }
   if (opt.json) {
     Json j;
     j["data_dir"] = opt.data_dir;
     j["daemon_running"] = daemon;
+    j["disk_short"] = disk_short;
     j["now"] = FormatRfc3339(now);
     j["identities"] = total;
     j["rotating"] = rotating;
@@ -186,6 +198,9 @@ int RunStatus(const StatusOptions& opt) {
   }
   if (have_due) {
     std::printf("next due    %s at %s\n", next_due_rec.id.c_str(), FormatRfc3339(next_due_rec.next_due).c_str());
+  }
+  if (disk_short) {
+    std::printf("disk        SHORT: less free space than the next rotation of the fleet needs (the daemon logs it)\n");
   }
   return kExitOk;
 }

@@ -97,8 +97,8 @@ expect_exit 0 rotor status --json --data-dir "$WORK/small"
 pass "a start the disk cannot hold is refused with the estimate"
 # While running, the disk is checked again (every 5 s): a reload to 40
 # identities needs about 481 kB for their next rotation, more than the 300 kB
-# "free": an error in the log, not silence, while rotations go on; it clears
-# when the fleet shrinks back.
+# "free": an error in the log and in rotor status, not silence, while
+# rotations go on; it clears when the fleet shrinks back.
 D="$WORK/shrinking"
 cp "$WORK/fleet.yaml" "$WORK/growing.yaml"
 ROTOR_DISK_FREE_BYTES=300000 start_daemon "$D" "$WORK/growing.yaml"
@@ -109,10 +109,16 @@ sed 's/count: 20/count: 40/' "$WORK/fleet.yaml" >"$WORK/growing.yaml"
 expect_exit 0 rotor apply --data-dir "$D"
 wait_for 15 "the disk-short error" grep -q '"msg":"disk short of the next rotation of the fleet' "$D.log"
 grep '"msg":"disk short' "$D.log" | grep -q 'needs about 481.3 kB' || fail "no estimate in: $(grep 'disk short' "$D.log")"
+expect_exit 0 rotor status --data-dir "$D"
+expect_output_contains "disk        SHORT"
+expect_exit 0 rotor status --json --data-dir "$D"
+[ "$(json_field "$OUT" 'j["disk_short"]')" = "True" ] || fail "status --json does not say disk_short"
 wait_for 20 "the grown fleet's first issuance" all_active "$D" 40
 cp "$WORK/fleet.yaml" "$WORK/growing.yaml"
 expect_exit 0 rotor apply --data-dir "$D"
 wait_for 15 "the disk check to clear" grep -q '"msg":"disk space for the next rotation of the fleet is back' "$D.log"
+expect_exit 0 rotor status --json --data-dir "$D"
+[ "$(json_field "$OUT" 'j["disk_short"]')" = "False" ] || fail "status --json still says disk_short"
 stop_daemon
 pass "a disk that gets short while running is an error in the log"
 D="$WORK/data"
