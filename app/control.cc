@@ -173,11 +173,10 @@ namespace {
 Status BindPrivate(int fd, const std::string& path) {
   const size_t slash = path.rfind('/');
   const std::string parent = slash == std::string::npos ? "." : path.substr(0, slash);
-  std::string dir = parent + "/.ctlXXXXXX";
-  const std::string staged = dir + "/s";
+  std::string dir = parent + "/.ctlXXXXXX";  // mkdtemp fills in the Xs
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (std::max(path.size(), staged.size()) >= sizeof addr.sun_path) {
+  if (std::max(path.size(), dir.size() + 2) >= sizeof addr.sun_path) {
     return InvalidArgument("control socket path too long (" + std::to_string(path.size()) +
                            " bytes; use a shorter --data-dir): " + path);
   }

@@ -62,8 +62,10 @@ std::string ProgressLine(const RuntimeSnapshot& snap, const RuntimeCounters& c, 
   return buf;
 }
 
-// Applies an operator request to the runtime; resolves selectors against the fleet.
-ControlReply HandleControl(const ControlRequest& req, RotationRuntime& runtime, const FleetSpec& fleet) {
+// Applies an operator request to the runtime; resolves selectors against the
+// fleet. `disk_short` is the main loop's disk check, reported in stats.
+ControlReply HandleControl(const ControlRequest& req, RotationRuntime& runtime, const FleetSpec& fleet,
+                           bool disk_short) {
   ControlReply reply;
   if (req.op == "ping") {
     reply.message = "pong";
@@ -81,7 +83,8 @@ ControlReply HandleControl(const ControlRequest& req, RotationRuntime& runtime, 
                    {"rollbacks", c.rollbacks.load()},
                    {"quarantined", c.quarantined.load()},
                    {"events_persisted", c.events_persisted.load()},
-                   {"store_errors", c.store_errors.load()}};
+                   {"store_errors", c.store_errors.load()},
+                   {"disk_short", disk_short ? 1u : 0u}};
     reply.message = "stats";
     return reply;
   }
@@ -367,8 +370,7 @@ int RunDaemon(const DaemonOptions& opt) {
   std::atomic<bool> disk_short{false};  // the main loop's disk check
   auto handle = [&](const ControlRequest& req) {
     const uint64_t signer = creds->ca() && creds->ca()->CurrentIssuer() ? creds->ca()->CurrentIssuer()->generation : 0;
-    ControlReply r = HandleControl(req, *runtime, *current_fleet());
-    if (req.op == "stats") r.stats["disk_short"] = disk_short.load() ? 1 : 0;
+    ControlReply r = HandleControl(req, *runtime, *current_fleet(), disk_short.load());
     const bool ca_named = std::find(req.ids.begin(), req.ids.end(), kCaIdentityId) != req.ids.end();
     if (req.op == "revoke" && ca_named && r.accepted > 0 && signer != 0) {
       rekey_after_generation = signer;

@@ -72,6 +72,21 @@ std::string JoinQuoted(const std::vector<std::string>& words) {
   return out;
 }
 
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
 // TabIndentedLine returns the 1-based number of the first line whose
 // indentation holds a tab, or 0.
 size_t TabIndentedLine(std::string_view text) {
@@ -1007,23 +1022,8 @@ StatusOr<FleetSpec> LoadFleetFile(const std::string& path, Instant now) {
   return ParseFleet(text, path, now);
 }
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
-  if (word.size() > 64) return "";
+std::optional<std::string> Closest(std::string_view word, const std::vector<std::string>& candidates) {
+  if (word.size() > 64) return std::nullopt;
   size_t best = 3;  // at most two edits away
   const std::string* pick = nullptr;
   for (const auto& c : candidates) {
@@ -1033,6 +1033,11 @@ std::string DidYouMean(std::string_view word, const std::vector<std::string>& ca
       pick = &c;
     }
   }
+  return pick ? std::optional<std::string>(*pick) : std::nullopt;
+}
+
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
+  const auto pick = Closest(word, candidates);
   return pick ? " (did you mean " + Quote(*pick) + "?)" : "";
 }
 

@@ -11,6 +11,7 @@
 // Stateless; safe to call from several threads at once.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,11 +35,11 @@ StatusOr<FleetSpec> LoadFleetFile(const std::string& path, Instant now);
 // file in error messages.
 StatusOr<FleetSpec> ParseFleet(std::string_view yaml_text, const std::string& source_name, Instant now);
 
-// EditDistance is the Levenshtein distance between `a` and `b`.
-size_t EditDistance(std::string_view a, std::string_view b);
+// Closest returns the candidate within two edits of `word` (the closest; the
+// first of equals), or nullopt: what a misspelling most likely meant.
+std::optional<std::string> Closest(std::string_view word, const std::vector<std::string>& candidates);
 
-// DidYouMean returns " (did you mean "x"?)" for the candidate within two
-// edits of `word` (the closest), or "".
+// DidYouMean returns " (did you mean "x"?)" for Closest(word, candidates), or "".
 std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates);
 
 // UnknownPolicyMessage says that no group of `fleet` (read from `config`)

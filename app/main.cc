@@ -27,43 +27,43 @@ void AddDataDir(CLI::App* cmd, std::string* data_dir) {
       ->default_val(kDefaultDataDir);
 }
 
+// SubcommandNames lists the subcommands of `parent`, comma-separated.
+std::string SubcommandNames(const CLI::App& parent) {
+  std::string names;
+  for (const CLI::App* sub : parent.get_subcommands([](const CLI::App*) { return true; })) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return names;
+}
+
 // KnownSubcommand reports whether `name` is a subcommand of `parent`; when it
 // is not, it says so on stderr with the list of what is.
 bool KnownSubcommand(CLI::App& parent, const std::string& name, const std::string& prefix) {
-  std::string names;
   for (const CLI::App* sub : parent.get_subcommands([](const CLI::App*) { return true; })) {
     if (sub->get_name() == name) return true;
-    names += (names.empty() ? "" : ", ") + sub->get_name();
   }
   std::fprintf(stderr, "rotor: unknown command \"%s%s\" (%scommands: %s)\n", prefix.c_str(), name.c_str(),
-               prefix.c_str(), names.c_str());
+               prefix.c_str(), SubcommandNames(parent).c_str());
   return false;
 }
 
-// UnknownFlag returns the first long flag in argv[first..] that `sub` does not
-// know, with the closest known flag when one is within two edits; empty when
-// every flag is known. CLI11 checks required options before unknown ones, so
+// UnknownFlag returns the first long flag in argv that `sub` does not know,
+// with the closest known flag when one is within two edits; empty when every
+// flag is known. CLI11 checks required options before unknown ones, so
 // `rotor run --confg F` would otherwise be reported as a missing --config.
-std::string UnknownFlag(const CLI::App& sub, int argc, char** argv, int first) {
-  for (int i = first; i < argc; ++i) {
+std::string UnknownFlag(const CLI::App& sub, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--") break;
     if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) continue;
     const std::string name = arg.substr(0, arg.find('='));
     if (sub.get_option_no_throw(name) != nullptr || name == "--help") continue;
-    std::string best;
-    size_t best_distance = 3;
+    std::vector<std::string> known;
     for (const CLI::Option* opt : sub.get_options()) {
-      for (const std::string& known : opt->get_lnames()) {
-        const std::string candidate = "--" + known;
-        const size_t distance = rotor::EditDistance(name, candidate);
-        if (distance < best_distance) {
-          best_distance = distance;
-          best = candidate;
-        }
-      }
+      for (const std::string& long_name : opt->get_lnames()) known.push_back("--" + long_name);
     }
-    return "unknown option " + name + (best.empty() ? "" : " (did you mean " + best + "?)");
+    const auto meant = rotor::Closest(name, known);
+    return "unknown option " + name + (meant ? " (did you mean " + *meant + "?)" : "");
   }
   return "";
 }
@@ -291,16 +291,12 @@ static int Main(int argc, char** argv) {
       // also missing, the misspelt flag at all.
       const CLI::App* leaf = &app;
       while (!leaf->get_subcommands().empty()) leaf = leaf->get_subcommands().front();
-      const std::string unknown = leaf != &app ? UnknownFlag(*leaf, argc, argv, 1) : "";
+      const std::string unknown = leaf != &app ? UnknownFlag(*leaf, argc, argv) : "";
       if (!unknown.empty()) {
         why = unknown;
       } else if (required && leaf->get_require_subcommand_min() > 0 && leaf->get_subcommands().empty()) {
-        std::string names;
-        for (const CLI::App* sub : leaf->get_subcommands([](const CLI::App*) { return true; })) {
-          names += (names.empty() ? "" : ", ") + sub->get_name();
-        }
-        why =
-            (leaf == &app ? std::string("a command is needed") : leaf->get_name() + " needs a command") + ": " + names;
+        why = (leaf == &app ? std::string("a command is needed") : leaf->get_name() + " needs a command") + ": " +
+              SubcommandNames(*leaf);
       } else if (required && leaf != &app) {
         // "paths is required" says less than the argument's own description.
         for (const CLI::Option* opt : leaf->get_options()) {
